@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class PagesConfig(AppConfig):
+    name = "irlearn.pages"
+    label = "pages"
+    verbose_name = "Site pages"

@@ -1,0 +1,31 @@
+from django.shortcuts import render
+from django.views.generic import DetailView, TemplateView
+
+from irlearn.pages.models import Page
+
+
+class HomeView(TemplateView):
+    template_name = "pages/home.html"
+
+
+class PageDetailView(DetailView):
+    template_name = "pages/page_detail.html"
+    context_object_name = "page"
+
+    def get_queryset(self):
+        return Page.objects.all()
+
+
+def csrf_failure(request, reason=""):
+    """A 403 in the site's style that tells the user how to recover (CSRF_FAILURE_VIEW)."""
+    return render(request, "403_csrf.html", status=403)
+
+
+class SearchView(TemplateView):
+    """Site search from the header box. The procedure library and e-learning add their results."""
+
+    template_name = "pages/search.html"
+
+    def get_context_data(self, **kwargs):
+        query = " ".join(self.request.GET.get("q", "").split())[:200]
+        return super().get_context_data(search_query=query, **kwargs)
