@@ -14,13 +14,17 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help run serve test test-fast lint format browser-deps clean
+.PHONY: help python run serve test lint format browser-deps clean
 
 help:
 	@echo "make run    serve http://$(HOST):$(PORT) with demo content and the task worker (Ctrl-C stops both)"
 	@echo "make test   run the whole test suite (SQLite, or DATABASE_URL)"
 	@echo "make lint   ruff check, ruff format --check, makemigrations --check"
 	@echo "make serve  gunicorn with production settings (needs DJANGO_SECRET_KEY)"
+
+python:
+	@if [ -z "$(PYTHON)" ]; then echo "IRLearn needs Python 3.12 or newer (python3.13 or python3.12 on PATH)." >&2; exit 1; fi
+	@echo $(PYTHON)
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@if [ -z "$(PYTHON)" ]; then echo "IRLearn needs Python 3.12 or newer (python3.13 or python3.12 on PATH)." >&2; exit 1; fi

@@ -127,16 +127,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-PASSWORD_HASHERS = env.list(
-    "DJANGO_PASSWORD_HASHERS",
-    default=[
-        "django.contrib.auth.hashers.PBKDF2PasswordHasher",
-        "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
-        "django.contrib.auth.hashers.Argon2PasswordHasher",
-        "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
-        "django.contrib.auth.hashers.ScryptPasswordHasher",
-    ],
-)
+if env("DJANGO_PASSWORD_HASHERS", default=""):
+    PASSWORD_HASHERS = env.list("DJANGO_PASSWORD_HASHERS")
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "home"
 
@@ -238,7 +230,7 @@ else:
     }
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="IRLearn <noreply@irlearn.localhost>")
 SERVER_EMAIL = env("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
-ADMINS = [("IRLearn admins", a) for a in env.list("DJANGO_ADMINS", default=[])]
+ADMINS = env.list("DJANGO_ADMINS", default=[])
 
 # Security headers. Every asset is our own, so the policy needs no outside origin at all.
 SECURE_CSP = {

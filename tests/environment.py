@@ -14,3 +14,5 @@ os.environ.setdefault("TASKS_BACKEND", "immediate")
 os.environ.setdefault("CACHE_URL", "locmemcache://irlearn-tests")
 # Browser tests drive Playwright's sync API, which runs an event loop in the test thread.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+# A fast hasher keeps factories and logins quick; production uses Django's default (PBKDF2).
+os.environ.setdefault("DJANGO_PASSWORD_HASHERS", "django.contrib.auth.hashers.MD5PasswordHasher")
