@@ -1,6 +1,15 @@
 import pytest
+from django.core.cache import cache
 
 from tests.factories import PASSWORD, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    """allauth keeps its rate limits in the cache: each test starts with none used up."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture

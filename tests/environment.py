@@ -6,6 +6,7 @@ already in the environment (DATABASE_URL for the PostgreSQL run) wins.
 
 import os
 
+os.environ.setdefault("DJANGO_READ_DOT_ENV", "0")
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-not-for-production-0123456789")
 os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "0")
 os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")

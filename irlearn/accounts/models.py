@@ -7,6 +7,16 @@ from django.db.models.functions import Lower
 class UserManager(BaseUserManager):
     use_in_migrations = True
 
+    @classmethod
+    def normalize_email(cls, email):
+        """Lowercase the whole address, as allauth does on sign-up and login.
+
+        Django lowercases only the domain, so an account added in the admin or by createsuperuser
+        as "Jane.Doe@nhs.net" would be invisible to allauth's lookups of "jane.doe@nhs.net" and
+        a sign-up with that address would fail on the case-insensitive unique constraint.
+        """
+        return super().normalize_email(email).lower()
+
     def _create_user(self, email, password, **extra_fields):
         if not email:
             raise ValueError("An email address is required.")

@@ -1,8 +1,9 @@
 import json
 
+from allauth.account.views import ConfirmEmailView
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -49,3 +50,18 @@ def account_delete(request):
     else:
         form = AccountDeleteForm(user=request.user)
     return render(request, "accounts/delete.html", {"form": form})
+
+
+class EmailConfirmView(ConfirmEmailView):
+    """allauth's "confirm your email address" page, at the same address.
+
+    A link that expires while the page is open (or a mangled one) gets the same "expired or
+    invalid" page on POST as on GET, instead of a bare 404.
+    """
+
+    def post(self, *args, **kwargs):
+        try:
+            return super().post(*args, **kwargs)
+        except Http404:
+            self.object = None
+            return self.render_to_response(self.get_context_data())

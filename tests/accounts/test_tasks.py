@@ -15,8 +15,14 @@ SIGNUP = {
 
 
 @pytest.fixture
-def database_task_queue(settings):
+def database_task_queue(settings, monkeypatch):
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    # The worker drops connections it thinks are stale; inside the test's transaction that
+    # closes the test's own connection on PostgreSQL ("Cannot open a new connection in an
+    # atomic block"). The test database connection is never stale, so skip that housekeeping.
+    monkeypatch.setattr(
+        "django_tasks_db.management.commands.db_worker.close_old_connections", lambda: None
+    )
 
 
 @pytest.mark.django_db

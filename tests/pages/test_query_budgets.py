@@ -1,0 +1,50 @@
+import pytest
+from django.urls import reverse
+
+from tests.factories import ContentEditorFactory
+
+# Queries each page may run for an anonymous visitor. Raise a budget only on purpose, when a page
+# gains content that needs it: a query per row in a list is exactly what this is here to catch.
+PAGE_QUERIES = {
+    "home": 0,
+    "about": 1,  # the page
+    "privacy": 1,  # the page
+    "procedures:index": 0,
+    "pages:search": 0,
+}
+# A logged-in learner adds the session and the user, and nothing more.
+LOGGED_IN_QUERIES = 2
+
+
+def page_url(name):
+    url = reverse(name)
+    return f"{url}?q=nephrostomy" if name == "pages:search" else url
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", PAGE_QUERIES)
+def test_page_query_budget_for_visitors(client, django_assert_max_num_queries, name):
+    with django_assert_max_num_queries(PAGE_QUERIES[name]):
+        response = client.get(page_url(name))
+
+    assert response.status_code == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", PAGE_QUERIES)
+def test_page_query_budget_for_learners(learner_client, django_assert_max_num_queries, name):
+    with django_assert_max_num_queries(PAGE_QUERIES[name] + LOGGED_IN_QUERIES):
+        response = learner_client.get(page_url(name))
+
+    assert response.status_code == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", PAGE_QUERIES)
+def test_page_query_budget_for_staff(client, django_assert_max_num_queries, name):
+    client.force_login(ContentEditorFactory())
+    # The "Administration" link needs is_staff only, not the staff member's permissions.
+    with django_assert_max_num_queries(PAGE_QUERIES[name] + LOGGED_IN_QUERIES):
+        response = client.get(page_url(name))
+
+    assert response.status_code == 200
