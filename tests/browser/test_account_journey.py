@@ -20,7 +20,7 @@ def test_new_learner_signs_up_confirms_logs_in_edits_profile_downloads_data_and_
     page.goto("/")
     header.get_by_role("link", name="Sign up").click()
 
-    expect(page.get_by_role("heading", name="Sign up", level=1)).to_be_visible()
+    expect(page.get_by_role("heading", name="Create your account", level=1)).to_be_visible()
     page.get_by_label(field("Full name")).fill("Amara Okafor")
     page.get_by_label(field("Email")).fill("amara.okafor@example.org")
     page.get_by_label(field("Password")).fill(PASSWORD)

@@ -15,7 +15,7 @@ ANYONE = [
     ("/learn/", "E-learning"),
     ("/search/?q=test", "Search"),
     ("/accounts/login/", LOG_IN),
-    ("/accounts/signup/", "Sign up"),
+    ("/accounts/signup/", "Create your account"),
     ("/accounts/password/reset/", "Password reset"),
     ("/admin/login/", "Log in"),
 ]
