@@ -34,12 +34,16 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.postgres",
+    "django.contrib.sitemaps",
     "bootstrap",
     "crispy_forms",
     "crispy_bootstrap5",
     "allauth",
     "allauth.account",
     "django_tasks_db",
+    "simple_history",
+    "adminsortable2",
     "irlearn.accounts",
     "irlearn.pages",
     "procedures",
@@ -57,6 +61,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",
 ]
 
 ROOT_URLCONF = "irlearn.urls"
@@ -199,6 +204,9 @@ if env("AWS_STORAGE_BUCKET_NAME", default=""):
             "file_overwrite": False,
         },
     }
+# Let Django serve uploads from MEDIA_ROOT (development, single-server sites). Off when a proxy
+# or S3-compatible storage serves them.
+SERVE_MEDIA = env.bool("DJANGO_SERVE_MEDIA", default=not env("AWS_STORAGE_BUCKET_NAME", default=""))
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

@@ -1,8 +1,19 @@
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.contrib.sitemaps.views import sitemap
+from django.urls import include, path, re_path
+from django.views.static import serve
 
-from irlearn.pages.views import HomeView, PageDetailView
+from irlearn.pages.sitemaps import PageSitemap, StaticViewSitemap
+from irlearn.pages.views import HomeView, PageDetailView, robots_txt
+from procedures.sitemaps import CategorySitemap, ProcedureSitemap
+
+SITEMAPS = {
+    "pages": StaticViewSitemap,
+    "about": PageSitemap,
+    "categories": CategorySitemap,
+    "procedures": ProcedureSitemap,
+}
 
 admin.site.site_header = "IRLearn administration"
 admin.site.site_title = "IRLearn admin"
@@ -18,9 +29,19 @@ urlpatterns = [
     path("procedures/", include("procedures.urls")),
     path("learn/", include("courses.urls")),
     path("admin/", admin.site.urls),
+    path(
+        "sitemap.xml", sitemap, {"sitemaps": SITEMAPS}, name="django.contrib.sitemaps.views.sitemap"
+    ),
+    path("robots.txt", robots_txt, name="robots-txt"),
 ]
 
-if settings.DEBUG:
-    from django.conf.urls.static import static
-
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+if settings.SERVE_MEDIA:
+    # Uploads from local disk, for development and single-server sites; larger deployments
+    # serve MEDIA_URL from the proxy or from S3-compatible storage instead.
+    urlpatterns += [
+        re_path(
+            rf"^{settings.MEDIA_URL.strip('/')}/(?P<path>.*)$",
+            serve,
+            {"document_root": settings.MEDIA_ROOT},
+        )
+    ]

@@ -2,6 +2,7 @@ from django.shortcuts import render
 from django.views.generic import DetailView, TemplateView
 
 from irlearn.pages.models import Page
+from procedures.models import Procedure
 
 
 class HomeView(TemplateView):
@@ -22,10 +23,16 @@ def csrf_failure(request, reason=""):
 
 
 class SearchView(TemplateView):
-    """Site search from the header box. The procedure library and e-learning add their results."""
+    """Site search from the header box: procedures (and, with the e-learning, courses)."""
 
     template_name = "pages/search.html"
+    max_query_length = 200
 
     def get_context_data(self, **kwargs):
-        query = " ".join(self.request.GET.get("q", "").split())[:200]
-        return super().get_context_data(search_query=query, **kwargs)
+        query = " ".join(self.request.GET.get("q", "").split())[: self.max_query_length]
+        procedures = Procedure.objects.search(query) if query else []
+        return super().get_context_data(search_query=query, procedures=procedures, **kwargs)
+
+
+def robots_txt(request):
+    return render(request, "robots.txt", content_type="text/plain; charset=utf-8")

@@ -9,8 +9,8 @@ PAGE_QUERIES = {
     "home": 0,
     "about": 1,  # the page
     "privacy": 1,  # the page
-    "procedures:index": 0,
-    "pages:search": 0,
+    "procedures:index": 4,  # modalities, procedures, their guidance, categories
+    "pages:search": 2,  # procedures with categories, their guidance
 }
 # A logged-in learner adds the session and the user, and nothing more.
 LOGGED_IN_QUERIES = 2

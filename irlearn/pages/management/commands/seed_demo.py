@@ -7,6 +7,7 @@ from django.db import transaction
 
 from irlearn.accounts.models import User
 from irlearn.accounts.roles import CONTENT_EDITORS, SUBSCRIBER_MANAGERS
+from procedures.demo import procedure_library_seed
 
 DEMO_PASSWORD = "irlearn-demo-2026"  # noqa: S105 (published on purpose: DEBUG only)
 
@@ -29,6 +30,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, no_accounts=False, **options):
         with transaction.atomic():
+            library = procedure_library_seed()
+            self.stdout.write(
+                f"Procedure library: {library['categories']} categories and "
+                f"{library['procedures']} procedures added."
+            )
             if not no_accounts:
                 if not settings.DEBUG:
                     raise CommandError(

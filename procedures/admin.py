@@ -1,0 +1,112 @@
+from adminsortable2.admin import SortableAdminBase, SortableAdminMixin, SortableInlineAdminMixin
+from django.contrib import admin, messages
+from django.db.models import Count
+from django.utils.html import format_html
+from simple_history.admin import SimpleHistoryAdmin
+
+from procedures.models import Category, Figure, ImagingModality, Procedure
+from procedures.services import procedure_publish, procedure_unpublish
+
+
+@admin.register(Category)
+class CategoryAdmin(SortableAdminMixin, admin.ModelAdmin):
+    list_display = ["name", "slug", "procedure_count"]
+    ordering = ["order"]
+    prepopulated_fields = {"slug": ["name"]}
+    search_fields = ["name"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(procedure_total=Count("procedures"))
+
+    @admin.display(description="procedures", ordering="procedure_total")
+    def procedure_count(self, category):
+        return category.procedure_total
+
+
+@admin.register(ImagingModality)
+class ImagingModalityAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "order"]
+    prepopulated_fields = {"slug": ["name"]}
+
+
+class FigureInline(SortableInlineAdminMixin, admin.StackedInline):
+    model = Figure
+    extra = 0
+    fields = ["image", "alt_text", "caption", "credit"]
+
+
+@admin.register(Procedure)
+class ProcedureAdmin(SortableAdminBase, SimpleHistoryAdmin):
+    list_display = ["title", "abbreviation", "category", "status", "last_reviewed", "updated_at"]
+    list_filter = ["status", "category", "guidance"]
+    list_select_related = ["category"]
+    search_fields = ["title", "abbreviation", "also_known_as", "summary"]
+    prepopulated_fields = {"slug": ["title"]}
+    autocomplete_fields = ["related"]
+    filter_horizontal = ["guidance"]
+    readonly_fields = ["published_at", "preview_link"]
+    inlines = [FigureInline]
+    actions = ["publish", "unpublish"]
+    save_on_top = True
+    history_list_display = ["status"]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "title",
+                    "slug",
+                    "abbreviation",
+                    "also_known_as",
+                    "category",
+                    "summary",
+                    ("status", "published_at", "last_reviewed"),
+                    "preview_link",
+                ]
+            },
+        ),
+        (
+            "Sections (Markdown)",
+            {
+                "fields": [
+                    "what_it_is",
+                    "indications",
+                    "contraindications",
+                    "technique",
+                    "guidance",
+                    "imaging_guidance",
+                    "anaesthesia",
+                    "setting",
+                    "setting_notes",
+                    "aftercare",
+                    "risks",
+                    "alternatives",
+                    "referral",
+                ]
+            },
+        ),
+        ("Related and sources", {"fields": ["related", "references"]}),
+    ]
+
+    @admin.display(description="preview")
+    def preview_link(self, procedure):
+        if not procedure.pk:
+            return "Save the procedure to preview it."
+        label = (
+            "Open the live page"
+            if procedure.is_published
+            else "Preview the draft as learners will see it"
+        )
+        return format_html('<a href="{}">{}</a>', procedure.get_absolute_url(), label)
+
+    @admin.action(description="Publish selected procedures", permissions=["change"])
+    def publish(self, request, queryset):
+        count = procedure_publish(procedures=queryset)
+        self.message_user(request, f"Published {count} procedure(s).", messages.SUCCESS)
+
+    @admin.action(
+        description="Unpublish selected procedures (back to draft)", permissions=["change"]
+    )
+    def unpublish(self, request, queryset):
+        count = procedure_unpublish(procedures=queryset)
+        self.message_user(request, f"Returned {count} procedure(s) to draft.", messages.SUCCESS)

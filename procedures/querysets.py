@@ -1,0 +1,152 @@
+import re
+
+from django.db import connection, models
+from django.db.models import Case, F, IntegerField, Q, TextField, Value, When
+from django.utils.html import escape
+
+# Characters that mean something in Markdown, stripped from search snippets.
+MARKDOWN_NOISE = re.compile(r"[*_#`>\[\]]+")
+# Sentinels that cannot occur in editor text; swapped for <mark> after escaping.
+MARK_START, MARK_END = "\x02", "\x03"
+SNIPPET_FIELDS = ["summary", "what_it_is", "indications", "technique"]
+# How alike a misspelt word and a word of a title must be (pg_trgm word_similarity, 0-1):
+# "nefrostomy" and "Nephrostomy" score 0.55, unrelated words near 0.
+TRIGRAM_THRESHOLD = 0.45
+
+
+def highlight(text: str) -> str:
+    """HTML for a snippet whose matches are wrapped in the sentinels: escaped, then marked."""
+    text = MARKDOWN_NOISE.sub("", text)
+    return escape(text).replace(MARK_START, "<mark>").replace(MARK_END, "</mark>")
+
+
+class ProcedureQuerySet(models.QuerySet):
+    def published(self):
+        return self.filter(status="published")
+
+    def visible_to(self, user):
+        """Published procedures, and drafts too for staff (who preview them before publishing)."""
+        return self if user.is_staff else self.published()
+
+    def in_category(self, category):
+        return self.filter(category=category)
+
+    def guided_by(self, modality_slug):
+        return self.filter(guidance__slug=modality_slug)
+
+    def for_listing(self):
+        """What a list of procedures shows: title, abbreviation, summary, category, guidance."""
+        return (
+            self.select_related("category")
+            .prefetch_related("guidance")
+            .only("title", "slug", "abbreviation", "summary", "status", "category")
+        )
+
+    def search(self, query: str):
+        """Published procedures matching ``query``, best first, each with a ``snippet`` (HTML).
+
+        On PostgreSQL: weighted full-text search (title and abbreviation above summary above
+        body), ranked, with highlighted snippets, plus trigram similarity on the title so that a
+        misspelling ("nefrostomy") still finds its procedure. On SQLite: every word must appear
+        somewhere, and title matches come first. On both, an exact abbreviation ("PTC") wins.
+        """
+        query = " ".join(query.split())
+        if not query:
+            return []
+        procedures = self.published().select_related("category").prefetch_related("guidance")
+        if connection.vendor == "postgresql":
+            return self._search_postgresql(procedures, query)
+        return self._search_simple(procedures, query)
+
+    @staticmethod
+    def _search_postgresql(procedures, query):
+        from django.contrib.postgres.search import (
+            SearchHeadline,
+            SearchQuery,
+            SearchRank,
+            TrigramWordSimilarity,
+        )
+        from django.db.models.functions import Concat
+
+        tsquery = SearchQuery(query, search_type="websearch", config="english")
+        results = (
+            procedures.annotate(
+                exact=Case(
+                    When(abbreviation__iexact=query, then=Value(2)),
+                    When(title__iexact=query, then=Value(1)),
+                    default=Value(0),
+                    output_field=IntegerField(),
+                ),
+                rank=SearchRank(F("search_vector"), tsquery),
+                similarity=TrigramWordSimilarity(query, "title"),
+            )
+            .filter(
+                Q(search_vector=tsquery)
+                | Q(similarity__gte=TRIGRAM_THRESHOLD)
+                | Q(abbreviation__iexact=query)
+            )
+            .annotate(
+                headline=SearchHeadline(
+                    Concat(
+                        *[part for f in SNIPPET_FIELDS for part in (F(f), Value(" "))],
+                        output_field=TextField(),
+                    ),
+                    tsquery,
+                    config="english",
+                    start_sel=MARK_START,
+                    stop_sel=MARK_END,
+                    max_words=35,
+                    min_words=15,
+                    max_fragments=2,
+                    fragment_delimiter=" … ",
+                )
+            )
+            .order_by("-exact", "-rank", "-similarity", "title")[:50]
+        )
+        results = list(results)
+        for procedure in results:
+            procedure.snippet = highlight(procedure.headline)
+        return results
+
+    @staticmethod
+    def _search_simple(procedures, query):
+        terms = [term for term in re.split(r"\W+", query) if term][:10]
+        if not terms:
+            return []
+        fields = ["title", "abbreviation", "also_known_as", *SNIPPET_FIELDS]
+        for term in terms:
+            matches = Q()
+            for field in fields:
+                matches |= Q(**{f"{field}__icontains": term})
+            procedures = procedures.filter(matches)
+        title_hits = Q()
+        for term in terms:
+            title_hits |= Q(title__icontains=term) | Q(abbreviation__iexact=term)
+        results = list(
+            procedures.annotate(
+                exact=Case(
+                    When(abbreviation__iexact=query, then=Value(2)),
+                    When(title__iexact=query, then=Value(1)),
+                    default=Value(0),
+                    output_field=IntegerField(),
+                ),
+                in_title=Case(When(title_hits, then=Value(1)), default=Value(0)),
+            ).order_by("-exact", "-in_title", "title")[:50]
+        )
+        pattern = re.compile("|".join(re.escape(term) for term in terms), re.IGNORECASE)
+        for procedure in results:
+            procedure.snippet = _snippet(procedure, pattern)
+        return results
+
+
+def _snippet(procedure, pattern) -> str:
+    """About 30 words around the first match in the summary or body, matches marked."""
+    for field in SNIPPET_FIELDS:
+        text = " ".join(getattr(procedure, field).split())
+        found = pattern.search(text)
+        if found:
+            start = max(0, found.start() - 90)
+            end = min(len(text), found.end() + 140)
+            text = ("…" if start else "") + text[start:end] + ("…" if end < len(text) else "")
+            return highlight(pattern.sub(lambda m: f"{MARK_START}{m.group(0)}{MARK_END}", text))
+    return escape(procedure.summary)

@@ -1,0 +1,68 @@
+"""Checks on uploaded figures: real images of a sensible size, and SVG without active content."""
+
+from django.core.exceptions import ValidationError
+from django.template.defaultfilters import filesizeformat
+
+MAX_FIGURE_BYTES = 5 * 1024 * 1024
+SVG_NS = "{http://www.w3.org/2000/svg}"
+# Drawing elements only: no script, foreignObject, use of external files, animation or style.
+SVG_ELEMENTS = {
+    "svg", "g", "defs", "title", "desc", "path", "rect", "circle", "ellipse", "line",
+    "polyline", "polygon", "text", "tspan", "marker", "linearGradient", "radialGradient",
+    "stop", "clipPath", "mask", "pattern", "symbol", "use",
+}  # fmt: skip
+
+
+def validate_figure_file(upload):
+    if upload.size > MAX_FIGURE_BYTES:
+        raise ValidationError(
+            f"This file is {filesizeformat(upload.size)}; figures can be at most "
+            f"{filesizeformat(MAX_FIGURE_BYTES)}."
+        )
+    name = upload.name.lower()
+    upload.seek(0)
+    try:
+        if name.endswith(".svg"):
+            _validate_svg(upload.read())
+        else:
+            _validate_raster(upload)
+    finally:
+        upload.seek(0)
+
+
+def _validate_raster(upload):
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(upload) as image:
+            image.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+        raise ValidationError(
+            "This file is not an image we can read (PNG, JPEG, WebP or GIF)."
+        ) from error
+
+
+def _validate_svg(data: bytes):
+    from defusedxml import ElementTree
+    from defusedxml.common import DefusedXmlException
+
+    try:
+        root = ElementTree.fromstring(data)
+    except (ElementTree.ParseError, DefusedXmlException) as error:
+        raise ValidationError("This SVG file is not well-formed XML.") from error
+    if root.tag != f"{SVG_NS}svg":
+        raise ValidationError("This file is not an SVG image.")
+    for element in root.iter():
+        tag = element.tag.removeprefix(SVG_NS)
+        if tag not in SVG_ELEMENTS:
+            raise ValidationError(f"SVG figures may not contain <{tag}> elements.")
+        for attribute, value in element.attrib.items():
+            local = attribute.rsplit("}", 1)[-1].lower()
+            if local.startswith("on"):
+                raise ValidationError(
+                    "SVG figures may not contain event handlers (on… attributes)."
+                )
+            if local == "href" and not value.startswith("#"):
+                raise ValidationError("SVG figures may only link to parts of themselves.")
+            if local == "style" or "url(" in value and not value.strip().startswith("url(#"):
+                raise ValidationError("SVG figures may not use style attributes or external URLs.")
