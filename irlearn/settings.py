@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "adminsortable2",
     "irlearn.accounts",
     "irlearn.pages",
+    "irlearn.newsletter",
     "procedures",
     "courses",
 ]
@@ -78,6 +79,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
+                "irlearn.newsletter.context_processors.newsletter",
             ],
         },
     },
@@ -242,6 +244,10 @@ else:
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="IRLearn <noreply@irlearn.localhost>")
 SERVER_EMAIL = env("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 ADMINS = env.list("DJANGO_ADMINS", default=[])
+
+# Newsletter: how many send tasks work on one issue at once, and the domain of Message-IDs.
+NEWSLETTER_SEND_TASKS = env.int("NEWSLETTER_SEND_TASKS", default=2)
+NEWSLETTER_MESSAGE_ID_DOMAIN = env("NEWSLETTER_MESSAGE_ID_DOMAIN", default="irlearn.localhost")
 
 # Security headers. Every asset is our own, so the policy needs no outside origin at all.
 SECURE_CSP = {

@@ -5,7 +5,7 @@ from django.urls import include, path, re_path
 from django.views.static import serve
 
 from irlearn.pages.sitemaps import PageSitemap, StaticViewSitemap
-from irlearn.pages.views import HomeView, PageDetailView, robots_txt
+from irlearn.pages.views import HomeView, PageDetailView, privacy_policy, robots_txt
 from procedures.sitemaps import CategorySitemap, ProcedureSitemap
 
 SITEMAPS = {
@@ -22,12 +22,13 @@ admin.site.index_title = "Content and subscribers"
 urlpatterns = [
     path("", HomeView.as_view(), name="home"),
     path("about/", PageDetailView.as_view(), {"slug": "about"}, name="about"),
-    path("privacy/", PageDetailView.as_view(), {"slug": "privacy"}, name="privacy"),
+    path("privacy/", privacy_policy, name="privacy"),
     path("accounts/", include("irlearn.accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("", include("irlearn.pages.urls")),
     path("procedures/", include("procedures.urls")),
     path("learn/", include("courses.urls")),
+    path("newsletter/", include("irlearn.newsletter.urls")),
     path("admin/", admin.site.urls),
     path(
         "sitemap.xml", sitemap, {"sitemaps": SITEMAPS}, name="django.contrib.sitemaps.views.sitemap"

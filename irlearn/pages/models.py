@@ -1,5 +1,6 @@
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 
 from irlearn.markup import render_markdown
 
@@ -33,3 +34,50 @@ class Page(models.Model):
 
     def get_absolute_url(self):
         return reverse("pages:page-detail", kwargs={"slug": self.slug})
+
+
+class PrivacyPolicyQuerySet(models.QuerySet):
+    def published(self):
+        return self.filter(published_at__isnull=False, published_at__lte=timezone.now())
+
+    def current(self):
+        """The version in force now (the newest published), or None."""
+        return self.published().order_by("-version").first()
+
+
+class PrivacyPolicy(models.Model):
+    """A version of the privacy policy. Consent records point at the version a person saw, so a
+    published version is never edited: editors publish a new one."""
+
+    version = models.PositiveIntegerField(unique=True)
+    body = models.TextField(help_text="Markdown.")
+    body_html = models.TextField(editable=False, default="")
+    changes = models.CharField(
+        max_length=300, blank=True, help_text="What changed since the previous version."
+    )
+    published_at = models.DateTimeField(
+        null=True, blank=True, help_text="Empty while a draft. In force from this moment."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = PrivacyPolicyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-version"]
+        verbose_name_plural = "privacy policies"
+
+    def __str__(self):
+        return f"Privacy policy version {self.version}"
+
+    def save(self, *args, **kwargs):
+        self.body_html = render_markdown(self.body)
+        if kwargs.get("update_fields") is not None and "body" in kwargs["update_fields"]:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "body_html"}
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("privacy")
+
+    @property
+    def is_published(self):
+        return self.published_at is not None and self.published_at <= timezone.now()

@@ -1,7 +1,8 @@
+from django.http import Http404
 from django.shortcuts import render
 from django.views.generic import DetailView, TemplateView
 
-from irlearn.pages.models import Page
+from irlearn.pages.models import Page, PrivacyPolicy
 from procedures.models import Procedure
 
 
@@ -15,6 +16,14 @@ class PageDetailView(DetailView):
 
     def get_queryset(self):
         return Page.objects.all()
+
+
+def privacy_policy(request):
+    """The privacy policy in force, with its version and date (older versions stay on record)."""
+    policy = PrivacyPolicy.objects.current()
+    if policy is None:
+        raise Http404("No privacy policy has been published.")
+    return render(request, "pages/privacy_policy.html", {"policy": policy})
 
 
 def csrf_failure(request, reason=""):

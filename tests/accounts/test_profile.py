@@ -16,7 +16,8 @@ DELETE_URL = reverse("accounts:delete")
 LOGIN_URL = reverse("account_login")
 
 # The session and the user: the page itself needs nothing else.
-PROFILE_PAGE_QUERIES = 2
+# The session and the user, plus the footer's subscriber count on a cold cache.
+PROFILE_PAGE_QUERIES = 3
 
 
 def test_profile_page_shows_the_form_filled_in(learner_client, learner):

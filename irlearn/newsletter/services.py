@@ -1,0 +1,287 @@
+"""Subscribing, consent, erasure, import and export. Sending lives in sending.py."""
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMultiAlternatives
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from irlearn.newsletter import tokens
+from irlearn.newsletter.models import ConsentRecord, Subscriber, Suppression, email_hash
+from irlearn.pages.models import PrivacyPolicy
+
+CONFIRMATION_EMAIL_INTERVAL = timedelta(hours=1)
+CONSENT_WORDING = (
+    "Yes, email me the IRLearn newsletter. My email address will never be shared with third "
+    "parties and will only be used for IRLearn communications. Emails are sent less than once a "
+    "month on average, and every one has a link to unsubscribe."
+)
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def is_suppressed(email: str) -> bool:
+    return Suppression.objects.filter(email_hash=email_hash(email)).exists()
+
+
+def absolute_url(path: str) -> str:
+    return settings.SITE_URL.rstrip("/") + path
+
+
+def subscriber_subscribe(
+    *, email: str, wording: str, source: str, ip_address: str | None
+) -> Subscriber | None:
+    """Record consent from the sign-up form and send a confirmation link (double opt-in).
+
+    The caller shows the same answer whatever happens here, so nobody can learn from the form
+    whether an address is subscribed. A subscribed address gets no email; a pending or
+    unsubscribed one gets a confirmation at most once an hour; a suppressed (erased) one is
+    ignored. Returns the subscriber, or None for a suppressed address.
+    """
+    email = normalise_email(email)
+    if is_suppressed(email):
+        return None
+    policy = PrivacyPolicy.objects.current()
+    with transaction.atomic():
+        subscriber = _get_or_create_locked(email)
+        if subscriber.is_subscribed:
+            return subscriber
+        ConsentRecord.objects.create(
+            subscriber=subscriber,
+            event=ConsentRecord.Event.GIVEN,
+            policy=policy,
+            wording=wording,
+            source=source[:500],
+            ip_address=ip_address,
+        )
+        if subscriber.status == Subscriber.Status.UNSUBSCRIBED:
+            # Resubscribing goes through double opt-in again.
+            subscriber.status = Subscriber.Status.PENDING
+            subscriber.save(update_fields=["status"])
+        now = timezone.now()
+        recently = subscriber.confirmation_sent_at and (
+            now - subscriber.confirmation_sent_at < CONFIRMATION_EMAIL_INTERVAL
+        )
+        if not recently:
+            subscriber.confirmation_sent_at = now
+            subscriber.save(update_fields=["confirmation_sent_at"])
+            transaction.on_commit(lambda: _send_confirmation(subscriber))
+    return subscriber
+
+
+def _get_or_create_locked(email: str) -> Subscriber:
+    """The subscriber row for ``email``, locked for this transaction; created if new.
+
+    Two sign-ups at once: the unique constraint lets one insert win, the other reads its row.
+    """
+    try:
+        with transaction.atomic():
+            return Subscriber.objects.create(email=email)
+    except IntegrityError:
+        return Subscriber.objects.select_for_update().get(email__iexact=email)
+
+
+def _send_confirmation(subscriber: Subscriber) -> None:
+    from irlearn.newsletter.tasks import email_confirmation_send
+
+    email_confirmation_send.enqueue(subscriber_id=subscriber.pk)
+
+
+def confirmation_message(subscriber: Subscriber) -> EmailMultiAlternatives:
+    link = absolute_url(
+        reverse("newsletter:confirm", kwargs={"token": tokens.confirm_token(subscriber)})
+    )
+    context = {"confirm_url": link, "days": tokens.CONFIRM_MAX_AGE // 86400}
+    subject = render_to_string("newsletter/email/confirm_subject.txt", context).strip()
+    message = EmailMultiAlternatives(
+        subject,
+        render_to_string("newsletter/email/confirm.txt", context),
+        settings.DEFAULT_FROM_EMAIL,
+        [subscriber.email],
+    )
+    message.attach_alternative(
+        render_to_string("newsletter/email/confirm.html", context), "text/html"
+    )
+    return message
+
+
+def subscriber_confirm(*, token: str, source: str, ip_address: str | None) -> Subscriber:
+    """Confirm the address in ``token`` (the POST from the confirmation page).
+
+    Raises signing.BadSignature (or SignatureExpired) for a bad or old link and
+    Subscriber.DoesNotExist when the address is gone (erased). Confirming twice is harmless.
+    """
+    pk, email = tokens.read_confirm_token(token)
+    with transaction.atomic():
+        subscriber = Subscriber.objects.select_for_update().get(pk=pk, email__iexact=email)
+        if subscriber.status == Subscriber.Status.SUBSCRIBED:
+            return subscriber
+        subscriber.status = Subscriber.Status.SUBSCRIBED
+        subscriber.confirmed_at = timezone.now()
+        subscriber.save(update_fields=["status", "confirmed_at"])
+        ConsentRecord.objects.create(
+            subscriber=subscriber,
+            event=ConsentRecord.Event.CONFIRMED,
+            policy=PrivacyPolicy.objects.current(),
+            source=source[:500],
+            ip_address=ip_address,
+        )
+    return subscriber
+
+
+def subscriber_unsubscribe(
+    *, subscriber: Subscriber, source: str, ip_address: str | None = None, actor=None
+) -> Subscriber:
+    """Withdraw consent now: no further email, including from a send already under way."""
+    with transaction.atomic():
+        subscriber = Subscriber.objects.select_for_update().get(pk=subscriber.pk)
+        if subscriber.status in (Subscriber.Status.UNSUBSCRIBED, Subscriber.Status.ERASED):
+            return subscriber
+        subscriber.status = Subscriber.Status.UNSUBSCRIBED
+        subscriber.unsubscribed_at = timezone.now()
+        subscriber.save(update_fields=["status", "unsubscribed_at"])
+        ConsentRecord.objects.create(
+            subscriber=subscriber,
+            event=ConsentRecord.Event.WITHDRAWN,
+            source=source[:500],
+            ip_address=ip_address,
+            actor=actor,
+        )
+    return subscriber
+
+
+def subscriber_erase(*, subscriber: Subscriber, actor) -> Subscriber:
+    """GDPR article 17: forget the address and IP addresses, keep an anonymised record and a
+    hashed suppression entry so the address is never imported or mailed again."""
+    with transaction.atomic():
+        subscriber = Subscriber.objects.select_for_update().get(pk=subscriber.pk)
+        if subscriber.status == Subscriber.Status.ERASED:
+            return subscriber
+        Suppression.objects.get_or_create(email_hash=email_hash(subscriber.email))
+        subscriber.consent_records.update(ip_address=None)
+        subscriber.email = None
+        subscriber.status = Subscriber.Status.ERASED
+        subscriber.erased_at = timezone.now()
+        subscriber.save(update_fields=["email", "status", "erased_at"])
+        ConsentRecord.objects.create(
+            subscriber=subscriber,
+            event=ConsentRecord.Event.ERASED,
+            source=f"admin user #{actor.pk}" if actor else "erasure",
+            actor=actor,
+        )
+    return subscriber
+
+
+@dataclass
+class ImportReport:
+    created_pending: int = 0
+    created_subscribed: int = 0
+    already_known: int = 0
+    suppressed: int = 0
+    invalid: list = field(default_factory=list)
+
+    @property
+    def summary(self):
+        return (
+            f"{self.created_subscribed} subscribed, {self.created_pending} asked to confirm, "
+            f"{self.already_known} already known, {self.suppressed} suppressed (erased), "
+            f"{len(self.invalid)} invalid"
+        )
+
+
+def subscribers_import(
+    *, rows, source: str, prior_opt_in: bool, actor, filename: str
+) -> ImportReport:
+    """Import addresses (first CSV column, header optional) with a stated consent source.
+
+    Suppressed and invalid addresses are skipped; known addresses are left as they are. New ones
+    are pending and get a confirmation email, unless the source records prior opt-in, when they
+    are subscribed at once. Every new address gets an "imported" consent record.
+    """
+    if not source.strip():
+        raise ValidationError("State where these addresses and their consent came from.")
+    report = ImportReport()
+    policy = PrivacyPolicy.objects.current()
+    to_confirm = []
+    seen = set()
+    with transaction.atomic():
+        for number, row in enumerate(rows, start=1):
+            raw = (row[0] if row else "").strip()
+            if not raw or (number == 1 and "@" not in raw):
+                continue  # blank line or header
+            email = normalise_email(raw)
+            try:
+                validate_email(email)
+            except ValidationError:
+                report.invalid.append((number, raw[:100]))
+                continue
+            if email in seen:
+                report.already_known += 1
+                continue
+            seen.add(email)
+            if is_suppressed(email):
+                report.suppressed += 1
+                continue
+            if Subscriber.objects.filter(email__iexact=email).exists():
+                report.already_known += 1
+                continue
+            now = timezone.now()
+            subscriber = Subscriber.objects.create(
+                email=email,
+                status=Subscriber.Status.SUBSCRIBED if prior_opt_in else Subscriber.Status.PENDING,
+                confirmed_at=now if prior_opt_in else None,
+                confirmation_sent_at=None if prior_opt_in else now,
+            )
+            ConsentRecord.objects.create(
+                subscriber=subscriber,
+                event=ConsentRecord.Event.IMPORTED,
+                policy=policy,
+                wording=("Prior opt-in: " if prior_opt_in else "To confirm: ") + source,
+                source=f"import {filename} by {actor}"[:500],
+                actor=actor,
+            )
+            if prior_opt_in:
+                report.created_subscribed += 1
+            else:
+                report.created_pending += 1
+                to_confirm.append(subscriber)
+        transaction.on_commit(lambda: [_send_confirmation(s) for s in to_confirm])
+    return report
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+EXPORT_COLUMNS = ["email", "status", "created_at", "confirmed_at", "unsubscribed_at"]
+
+
+def subscribers_export_rows(queryset):
+    """CSV lines for ``queryset``, produced a chunk at a time so memory stays flat."""
+    writer = csv.writer(_Echo())
+    yield writer.writerow(EXPORT_COLUMNS)
+    rows = (
+        queryset.exclude(status=Subscriber.Status.ERASED)
+        .order_by("pk")
+        .values_list(*EXPORT_COLUMNS)
+    )
+    for row in rows.iterator(chunk_size=2000):
+        yield writer.writerow(
+            [value.isoformat() if hasattr(value, "isoformat") else value for value in row]
+        )
+
+
+def read_csv_upload(upload) -> list:
+    text = io.TextIOWrapper(upload, encoding="utf-8-sig", errors="replace")
+    return list(csv.reader(text))

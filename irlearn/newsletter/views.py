@@ -1,0 +1,112 @@
+from django.core import signing
+from django.core.cache import cache
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from irlearn.newsletter import services, tokens
+from irlearn.newsletter.forms import SubscribeForm
+from irlearn.newsletter.models import Subscriber
+
+SUBSCRIBE_LIMIT_PER_HOUR = 10
+
+
+def client_ip(request):
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def _rate_limited(request) -> bool:
+    """At most SUBSCRIBE_LIMIT_PER_HOUR sign-ups an hour from one IP address."""
+    key = f"newsletter:subscribe:{client_ip(request)}"
+    cache.add(key, 0, timeout=3600)
+    try:
+        count = cache.incr(key)
+    except ValueError:
+        count = 1
+    return count > SUBSCRIBE_LIMIT_PER_HOUR
+
+
+@require_http_methods(["GET", "POST"])
+def subscribe(request):
+    """The newsletter box (footer of every page) posts here; it is also a page of its own."""
+    form = SubscribeForm(request.POST or None)
+    if request.method == "POST":
+        if _rate_limited(request):
+            return render(request, "429.html", status=429)
+        if form.is_valid():
+            if not form.is_bot():
+                services.subscriber_subscribe(
+                    email=form.cleaned_data["email"],
+                    wording=services.CONSENT_WORDING,
+                    source=request.build_absolute_uri(
+                        request.META.get("HTTP_REFERER") or request.path
+                    ),
+                    ip_address=client_ip(request),
+                )
+            # The same answer for every address: nothing reveals who is subscribed.
+            return redirect("newsletter:check-inbox")
+    return render(request, "newsletter/subscribe.html", {"form": form})
+
+
+def check_inbox(request):
+    return render(request, "newsletter/check_inbox.html")
+
+
+@require_http_methods(["GET", "POST"])
+def confirm(request, token):
+    """GET shows a Confirm button (mail scanners open links); only the POST confirms."""
+    try:
+        tokens.read_confirm_token(token)
+    except signing.SignatureExpired:
+        return render(request, "newsletter/confirm_invalid.html", {"expired": True}, status=400)
+    except signing.BadSignature:
+        return render(request, "newsletter/confirm_invalid.html", status=400)
+    if request.method == "POST":
+        try:
+            services.subscriber_confirm(
+                token=token, source=request.build_absolute_uri(), ip_address=client_ip(request)
+            )
+        except (signing.BadSignature, Subscriber.DoesNotExist):
+            return render(request, "newsletter/confirm_invalid.html", status=400)
+        return render(request, "newsletter/confirmed.html")
+    return render(request, "newsletter/confirm.html", {"token": token})
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request, token):
+    """RFC 8058 one-click unsubscribe: the POST works without cookies or CSRF token, answers 200
+    without a redirect and can be repeated. A GET only shows a page with an Unsubscribe button."""
+    try:
+        subscriber = Subscriber.objects.get(pk=tokens.read_unsubscribe_token(token))
+    except (signing.BadSignature, Subscriber.DoesNotExist):
+        return render(request, "newsletter/unsubscribe_invalid.html", status=400)
+    if request.method == "POST":
+        services.subscriber_unsubscribe(
+            subscriber=subscriber,
+            source=request.build_absolute_uri(),
+            ip_address=client_ip(request),
+        )
+        return render(request, "newsletter/unsubscribed.html")
+    return render(
+        request,
+        "newsletter/unsubscribe.html",
+        {"action": reverse("newsletter:unsubscribe", kwargs={"token": token})},
+    )
+
+
+def subscriber_count_text():
+    """'Join N+ subscribers', N rounded down (cached for an hour)."""
+    return cache.get_or_set("newsletter:subscriber-count", _count, timeout=3600)
+
+
+def _count():
+    n = Subscriber.objects.filter(status=Subscriber.Status.SUBSCRIBED).count()
+    if n >= 1000:
+        return f"{n // 1000}k+"
+    if n >= 100:
+        return f"{n // 100 * 100}+"
+    if n >= 10:
+        return f"{n // 10 * 10}+"
+    return ""
