@@ -39,10 +39,8 @@ urlpatterns = [
 if settings.SERVE_MEDIA:
     # Uploads from local disk, for development and single-server sites; larger deployments
     # serve MEDIA_URL from the proxy or from S3-compatible storage instead.
-    urlpatterns += [
-        re_path(
-            rf"^{settings.MEDIA_URL.strip('/')}/(?P<path>.*)$",
-            serve,
-            {"document_root": settings.MEDIA_ROOT},
-        )
-    ]
+    def media(request, path):
+        # MEDIA_ROOT read per request, so tests (and settings overrides) are honoured.
+        return serve(request, path, document_root=settings.MEDIA_ROOT)
+
+    urlpatterns += [re_path(rf"^{settings.MEDIA_URL.strip('/')}/(?P<path>.*)$", media)]

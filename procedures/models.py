@@ -131,8 +131,12 @@ class Procedure(models.Model):
 
     def save(self, *args, **kwargs):
         # The rendered HTML is part of this row, derived from its Markdown: keep them in step.
+        # Each field sits under its own <h2>: an editor's "#" becomes <h3>, with an id that
+        # cannot clash with the section anchors or another section's headings.
         self.rendered = {
-            name: render_markdown(getattr(self, name))
+            name: render_markdown(
+                getattr(self, name), heading_level=3, id_prefix=name.replace("_", "-")
+            )
             for name in [n for n, _ in self.SECTIONS] + ["references"]
         }
         if self.status == self.Status.PUBLISHED and self.published_at is None:

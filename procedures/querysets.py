@@ -6,6 +6,7 @@ from django.utils.html import escape
 
 # Characters that mean something in Markdown, stripped from search snippets.
 MARKDOWN_NOISE = re.compile(r"[*_#`>\[\]]+")
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 # Sentinels that cannot occur in editor text; swapped for <mark> after escaping.
 MARK_START, MARK_END = "\x02", "\x03"
 SNIPPET_FIELDS = ["summary", "what_it_is", "indications", "technique"]
@@ -50,7 +51,8 @@ class ProcedureQuerySet(models.QuerySet):
         misspelling ("nefrostomy") still finds its procedure. On SQLite: every word must appear
         somewhere, and title matches come first. On both, an exact abbreviation ("PTC") wins.
         """
-        query = " ".join(query.split())
+        # Control characters mean nothing in a search, and PostgreSQL refuses NUL outright.
+        query = " ".join(CONTROL_CHARACTERS.sub(" ", query).split())
         if not query:
             return []
         procedures = self.published().select_related("category").prefetch_related("guidance")

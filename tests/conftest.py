@@ -12,6 +12,12 @@ def _clear_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _media_root(settings, tmp_path):
+    """Files uploaded or seeded by a test go to a folder of its own, never the project's media."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
 @pytest.fixture
 def password():
     return PASSWORD
