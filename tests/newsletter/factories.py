@@ -19,7 +19,8 @@ class SubscriberFactory(factory.django.DjangoModelFactory):
     class Params:
         pending = factory.Trait(status=Subscriber.Status.PENDING, confirmed_at=None)
         unsubscribed = factory.Trait(
-            status=Subscriber.Status.UNSUBSCRIBED, unsubscribed_at=factory.LazyFunction(timezone.now)
+            status=Subscriber.Status.UNSUBSCRIBED,
+            unsubscribed_at=factory.LazyFunction(timezone.now),
         )
 
 
