@@ -38,6 +38,7 @@ run: export DJANGO_DEBUG ?= 1
 run: $(VENV)/.installed
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py seed_demo
+	$(PY) manage.py newsletter_sweep
 	@echo "IRLearn is at http://$(HOST):$(PORT)/ (Ctrl-C stops the site and the worker)"
 	@trap 'kill 0' INT TERM EXIT; \
 	$(PY) manage.py db_worker & \

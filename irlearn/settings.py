@@ -111,7 +111,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://irlearn")}
 
 # Background work: django.tasks with the database backend (`manage.py db_worker`) by default;
-# TASKS_BACKEND=rq moves the queue to Redis (`manage.py rqworker --job-class django_tasks_rq.Job`).
+# TASKS_BACKEND=rq moves the queue to Redis
+# (`manage.py rqworker --with-scheduler --job-class django_tasks_rq.Job`).
 TASKS_BACKEND = env("TASKS_BACKEND", default="database")
 if TASKS_BACKEND == "rq":
     INSTALLED_APPS += ["django_rq"]
@@ -245,8 +246,10 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="IRLearn <noreply@irlearn
 SERVER_EMAIL = env("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 ADMINS = env.list("DJANGO_ADMINS", default=[])
 
-# Newsletter: how many send tasks work on one issue at once, and the domain of Message-IDs.
+# Newsletter: how many send tasks work on one issue at once, how long a worker holds the
+# deliveries it has claimed (keep it well above EMAIL_TIMEOUT), and the domain of Message-IDs.
 NEWSLETTER_SEND_TASKS = env.int("NEWSLETTER_SEND_TASKS", default=2)
+NEWSLETTER_LEASE_SECONDS = env.int("NEWSLETTER_LEASE_SECONDS", default=120)
 NEWSLETTER_MESSAGE_ID_DOMAIN = env("NEWSLETTER_MESSAGE_ID_DOMAIN", default="irlearn.localhost")
 
 # Security headers. Every asset is our own, so the policy needs no outside origin at all.

@@ -1,21 +1,34 @@
 """Sending an issue: crash-safe, resumable, never twice on purpose.
 
 Starting a send writes one Delivery row per subscribed address, in one transaction. Workers then
-claim small batches under a lease (SELECT ... FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite
-serialises writers), send them over one SMTP connection, and mark each delivery as it goes. A
-worker killed mid-batch leaves its deliveries leased; when the lease runs out any worker takes
-them back, so at most the messages in flight at the kill are sent twice. Each send task enqueues
-its own successor (deferred past the lease) before it starts, which is the recurring sweep that
-finishes a send after a crash without anyone having to notice.
+claim small batches under a lease (SELECT ... FOR UPDATE SKIP LOCKED on PostgreSQL; on SQLite
+BEGIN IMMEDIATE serialises writers) and send each batch over one SMTP connection:
+
+- Just before each message the worker renews that delivery's lease, on condition that nobody has
+  claimed it since (every claim adds one to ``attempts``, which makes the claim number a fencing
+  token), and it marks the delivery sent as soon as the server has accepted the message. A worker
+  that is merely slow therefore skips what another worker has taken over: two live workers never
+  send one delivery twice.
+- A worker killed mid-batch leaves its deliveries leased; when the lease runs out any worker takes
+  them back. Only the message in flight at the kill can go out twice.
+- Each send task first enqueues its successor, deferred until the leases of a dead worker have run
+  out: that chain is the recurring sweep which finishes a send after a crash. A worker killed in
+  the instant between taking a task and enqueueing the successor ends its chain, so
+  ``issue_send_sweep`` (``manage.py newsletter_sweep``, run whenever a worker starts) sets going
+  again any send left without a waiting task.
+- A mail server that cannot be reached costs no attempts: the batch waits and is tried again, and
+  the issue says what is wrong. Only answers about one message (a refused recipient, rejected data)
+  count towards MAX_ATTEMPTS; a permanent (5xx) refusal fails the delivery at once.
 """
 
+import contextlib
 import logging
 import smtplib
 from datetime import timedelta
 from email.utils import make_msgid
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail import EmailMultiAlternatives, mailers
 from django.db import transaction
 from django.db.models import Count, F, Q
 from django.template.loader import render_to_string
@@ -29,14 +42,32 @@ from irlearn.newsletter.services import absolute_url
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 50
-LEASE = timedelta(minutes=2)
 MAX_ATTEMPTS = 5
 INSERT_BATCH = 2000
 MIN_DAYS_BETWEEN_ISSUES = 28
+# How long deliveries wait when the mail server cannot be reached or will not take mail.
+SERVER_RETRY = timedelta(minutes=1)
 
 
 class SendError(Exception):
     """A send that cannot start (wrong state); the message says why."""
+
+
+class MailServerUnavailable(Exception):
+    """The mail server cannot be reached, or will not take mail from us just now."""
+
+
+def lease() -> timedelta:
+    """How long claimed deliveries belong to their worker (``NEWSLETTER_LEASE_SECONDS``).
+
+    Keep it well above ``EMAIL_TIMEOUT``: one message must go out within its lease.
+    """
+    return timedelta(seconds=settings.NEWSLETTER_LEASE_SECONDS)
+
+
+def successor_delay() -> timedelta:
+    """When a send task's successor runs: after a dead worker's leases have run out, plus a bit."""
+    return lease() + min(timedelta(seconds=15), lease())
 
 
 def backoff(attempts: int) -> timedelta:
@@ -132,12 +163,14 @@ def issue_send_work(*, issue_id: int) -> int:
     if issue is None:
         return 0
     # The sweep: should this worker die, its successor picks up after the lease has expired.
-    _enqueue(
-        issue_send, run_after=timezone.now() + LEASE + timedelta(seconds=15), issue_id=issue_id
-    )
+    _enqueue(issue_send, run_after=timezone.now() + successor_delay(), issue_id=issue_id)
     sent = 0
-    while ids := claim_batch(issue_id=issue_id):
-        sent += send_batch(issue=issue, delivery_ids=ids)
+    try:
+        while claims := claim_batch(issue_id=issue_id):
+            sent += send_batch(issue=issue, claims=claims)
+    except MailServerUnavailable as error:
+        # The batch waits SERVER_RETRY; a successor tries again rather than this worker spinning.
+        logger.warning("Newsletter issue %s: %s", issue_id, error)
     issue_finish_if_done(issue_id=issue_id)
     return sent
 
@@ -151,8 +184,13 @@ def claimable(issue_id, now):
     )
 
 
-def claim_batch(*, issue_id: int, size: int = BATCH_SIZE) -> list[int]:
-    """Lease up to ``size`` deliveries to this worker; no two workers get the same one."""
+def claim_batch(*, issue_id: int, size: int = BATCH_SIZE) -> dict[int, int]:
+    """Lease up to ``size`` deliveries to this worker; no two workers get the same one.
+
+    Returns ``{delivery id: claim number}``. The claim number is the delivery's ``attempts`` after
+    this claim: should the lease run out and another worker claim the delivery, the number in the
+    row moves on, and this worker can tell that the delivery is no longer its to send.
+    """
     now = timezone.now()
     with transaction.atomic():
         ids = list(
@@ -161,11 +199,13 @@ def claim_batch(*, issue_id: int, size: int = BATCH_SIZE) -> list[int]:
             .order_by("pk")
             .values_list("pk", flat=True)[:size]
         )
-        if ids:
-            Delivery.objects.filter(pk__in=ids).update(
-                lease_until=now + LEASE, attempts=F("attempts") + 1
-            )
-    return ids
+        if not ids:
+            return {}
+        Delivery.objects.filter(pk__in=ids).update(
+            lease_until=now + lease(), attempts=F("attempts") + 1
+        )
+        # Still inside the transaction that holds the rows, so these are this claim's numbers.
+        return dict(Delivery.objects.filter(pk__in=ids).values_list("pk", "attempts"))
 
 
 def build_message(issue: Issue, subscriber_id: int, email: str) -> EmailMultiAlternatives:
@@ -194,45 +234,44 @@ def build_message(issue: Issue, subscriber_id: int, email: str) -> EmailMultiAlt
     return message
 
 
-def send_batch(*, issue: Issue, delivery_ids: list[int]) -> int:
-    """Send the claimed deliveries over one SMTP connection, recording each as it goes."""
+def send_batch(*, issue: Issue, claims: dict[int, int]) -> int:
+    """Send the claimed deliveries over one SMTP connection, recording each as it goes.
+
+    Returns how many were sent. Raises MailServerUnavailable, after putting the deliveries not yet
+    sent back to wait, when the server cannot be reached or stops taking mail.
+    """
     deliveries = list(
-        Delivery.objects.filter(pk__in=delivery_ids).select_related("subscriber").order_by("pk")
+        Delivery.objects.filter(pk__in=list(claims)).select_related("subscriber").order_by("pk")
     )
+    connection = mailers.default
+    try:
+        connection.open()
+    except OSError as error:  # smtplib.SMTPException is an OSError too
+        _close_quietly(connection)
+        _server_unavailable(issue, deliveries, claims, error)
     sent = 0
     try:
-        connection = get_connection()
-        connection.open()
-    except (smtplib.SMTPException, OSError) as error:
-        _retry_later(deliveries, f"Cannot reach the mail server: {error}")
-        Issue.objects.filter(pk=issue.pk).update(
-            last_error=f"Cannot reach the mail server: {error}"
-        )
-        return 0
-    try:
-        for delivery in deliveries:
-            # Unsubscribing takes effect at once, even halfway through a send.
-            email = (
-                Subscriber.objects.filter(
-                    pk=delivery.subscriber_id, status=Subscriber.Status.SUBSCRIBED
-                )
-                .values_list("email", flat=True)
-                .first()
-            )
-            if email is None:
-                Delivery.objects.filter(pk=delivery.pk).update(
-                    status=Delivery.Status.SKIPPED, lease_until=None
-                )
+        for position, delivery in enumerate(deliveries):
+            claim = claims[delivery.pk]
+            if not _still_to_send(delivery, claim):
                 continue
-            message = build_message(issue, delivery.subscriber_id, email)
             try:
+                message = build_message(issue, delivery.subscriber_id, delivery.subscriber.email)
                 connection.send_messages([message])
-            except (smtplib.SMTPException, OSError) as error:
-                _retry_later([delivery], str(error))
-                Issue.objects.filter(pk=issue.pk).update(last_error=f"{email}: {error}"[:1000])
-                if isinstance(error, smtplib.SMTPServerDisconnected | OSError):
-                    connection.close()
-                    connection.open()
+            except (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError) as error:
+                if 421 in _codes(error):  # "service not available, closing channel"
+                    _server_unavailable(issue, deliveries[position:], claims, error)
+                # The server answered about this message alone: count it against the delivery.
+                permanent = all(code >= 500 for code in _codes(error))
+                _attempt_failed(delivery, claim, _describe(error), permanent=permanent)
+                continue
+            except OSError as error:
+                # The connection, not the message: everything not yet sent waits for the server.
+                _server_unavailable(issue, deliveries[position:], claims, error)
+            except Exception as error:
+                # A message we cannot even build must not stall the send: count it and go on.
+                logger.exception("Newsletter delivery %s could not be sent", delivery.pk)
+                _attempt_failed(delivery, claim, repr(error), permanent=False)
                 continue
             Delivery.objects.filter(pk=delivery.pk).update(
                 status=Delivery.Status.SENT,
@@ -243,25 +282,80 @@ def send_batch(*, issue: Issue, delivery_ids: list[int]) -> int:
             )
             sent += 1
     finally:
-        connection.close()
+        _close_quietly(connection)
+    if sent:
+        # The server is taking mail again: the issue page stops reporting the last outage.
+        Issue.objects.filter(pk=issue.pk).exclude(last_error="").update(last_error="")
     return sent
 
 
-def _retry_later(deliveries, error: str) -> None:
-    now = timezone.now()
+def _still_to_send(delivery: Delivery, claim: int) -> bool:
+    """Renew the lease of a delivery that is still ours and still wanted; skip an unsubscribed one.
+
+    The renewal is one conditional UPDATE on the delivery's own columns, so that the database
+    settles a race with another worker's claim: only one of them sees its claim number.
+    """
+    ours = Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.QUEUED, attempts=claim)
+    subscribed = Subscriber.objects.filter(status=Subscriber.Status.SUBSCRIBED).values("pk")
+    if ours.filter(subscriber__in=subscribed).update(lease_until=timezone.now() + lease()):
+        return True
+    # Either another worker has claimed it (then this does nothing), or the subscriber has left:
+    # unsubscribing takes effect at once, even halfway through a send.
+    ours.exclude(subscriber__in=subscribed).update(status=Delivery.Status.SKIPPED, lease_until=None)
+    return False
+
+
+def _describe(error: Exception) -> str:
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return "; ".join(
+            f"{recipient}: {code} {reply.decode(errors='replace')}"
+            for recipient, (code, reply) in error.recipients.items()
+        )
+    if isinstance(error, smtplib.SMTPResponseException):
+        return f"{error.smtp_code} {error.smtp_error.decode(errors='replace')}"
+    return str(error) or repr(error)
+
+
+def _codes(error: smtplib.SMTPRecipientsRefused | smtplib.SMTPDataError) -> list[int]:
+    """The SMTP reply codes: a 5xx answer will not change if we ask again; a 4xx one may."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return [code for code, _ in error.recipients.values()]
+    return [error.smtp_code]
+
+
+def _attempt_failed(delivery: Delivery, claim: int, error: str, *, permanent: bool) -> None:
+    """Record a failed attempt: retry after a backoff, or give up after MAX_ATTEMPTS."""
+    if permanent or claim >= MAX_ATTEMPTS:
+        changes = {"status": Delivery.Status.FAILED}
+    else:
+        changes = {"next_attempt_at": timezone.now() + backoff(claim)}
+    Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.QUEUED, attempts=claim).update(
+        lease_until=None, error=error[:1000], **changes
+    )
+
+
+def _server_unavailable(issue: Issue, deliveries, claims: dict[int, int], error: Exception):
+    """Put the unsent deliveries back to wait (the outage costs them no attempt), tell the
+    issue page, and stop this worker's run with MailServerUnavailable."""
+    description = f"Cannot send through the mail server: {_describe(error)}"[:1000]
+    retry_at = timezone.now() + SERVER_RETRY
     for delivery in deliveries:
-        attempts = (
-            Delivery.objects.filter(pk=delivery.pk).values_list("attempts", flat=True).first()
+        Delivery.objects.filter(
+            pk=delivery.pk, status=Delivery.Status.QUEUED, attempts=claims[delivery.pk]
+        ).update(
+            lease_until=None,
+            next_attempt_at=retry_at,
+            attempts=F("attempts") - 1,
+            error=description,
         )
-        if attempts is None:
-            continue
-        if attempts >= MAX_ATTEMPTS:
-            changes = {"status": Delivery.Status.FAILED}
-        else:
-            changes = {"next_attempt_at": now + backoff(attempts)}
-        Delivery.objects.filter(pk=delivery.pk).update(
-            lease_until=None, error=error[:1000], **changes
-        )
+    Issue.objects.filter(pk=issue.pk).update(last_error=description)
+    raise MailServerUnavailable(description) from error
+
+
+def _close_quietly(connection) -> None:
+    # Closing a connection the server has already dropped may fail again; that changes nothing.
+    with contextlib.suppress(OSError):
+        connection.close()
 
 
 def issue_finish_if_done(*, issue_id: int) -> None:
@@ -280,6 +374,50 @@ def issue_finish_if_done(*, issue_id: int) -> None:
         )
         issue.finished_at = timezone.now()
         issue.save(update_fields=["status", "finished_at"])
+
+
+def issue_send_sweep() -> list[int]:
+    """Set going every send that has lost its workers; return the ids of the issues set going.
+
+    Starts scheduled issues whose time has passed, and gives every issue still sending fresh send
+    tasks unless one is already waiting in the queue. ``manage.py newsletter_sweep`` runs it; run
+    that whenever a worker starts (and from cron if you like): it is safe to run at any time.
+    """
+    from irlearn.newsletter.tasks import issue_send
+
+    set_going = []
+    overdue = Issue.objects.filter(status=Issue.Status.SCHEDULED, scheduled_for__lte=timezone.now())
+    for issue_id in overdue.values_list("pk", flat=True):
+        with contextlib.suppress(SendError):  # its own task has just started it
+            # Scheduling asked about the 28 days already.
+            issue_send_start(issue_id=issue_id, confirm_too_soon=True)
+            set_going.append(issue_id)
+    sending = Issue.objects.filter(status=Issue.Status.SENDING).exclude(pk__in=set_going)
+    for issue_id in sending.values_list("pk", flat=True):
+        if not _send_task_waiting(issue_id):
+            for _ in range(settings.NEWSLETTER_SEND_TASKS):
+                issue_send.enqueue(issue_id=issue_id)
+            set_going.append(issue_id)
+    return set_going
+
+
+def _send_task_waiting(issue_id: int) -> bool:
+    """Whether a send task for the issue waits in the queue (the database backend can tell)."""
+    from django.tasks import TaskResultStatus
+    from django_tasks_db import DatabaseBackend
+    from django_tasks_db.models import DBTaskResult
+
+    from irlearn.newsletter.tasks import issue_send
+
+    backend = issue_send.get_backend()
+    if not isinstance(backend, DatabaseBackend):
+        return False
+    return DBTaskResult.objects.filter(
+        status=TaskResultStatus.READY,
+        backend_name=backend.alias,
+        task_path=issue_send.module_path,
+        args_kwargs__kwargs__issue_id=issue_id,
+    ).exists()
 
 
 def issue_counts(issue: Issue) -> dict:

@@ -24,6 +24,16 @@ CONSENT_WORDING = (
     "parties and will only be used for IRLearn communications. Emails are sent less than once a "
     "month on average, and every one has a link to unsubscribe."
 )
+# What the confirmation and unsubscribe pages say above their one button; the consent record
+# keeps the words the person acted on.
+CONFIRM_WORDING = (
+    "Press the button to start receiving the IRLearn newsletter. Every issue has a link to "
+    "unsubscribe."
+)
+UNSUBSCRIBE_WORDING = "Press the button and we will stop sending you the newsletter straight away."
+ONE_CLICK_UNSUBSCRIBE_WORDING = (
+    "Unsubscribe button of the email programme (List-Unsubscribe=One-Click, RFC 8058)."
+)
 
 
 def normalise_email(email: str) -> str:
@@ -115,15 +125,23 @@ def confirmation_message(subscriber: Subscriber) -> EmailMultiAlternatives:
     return message
 
 
-def subscriber_confirm(*, token: str, source: str, ip_address: str | None) -> Subscriber:
+CONFIRMABLE = [Subscriber.Status.PENDING, Subscriber.Status.SUBSCRIBED]
+
+
+def subscriber_confirm(
+    *, token: str, source: str, ip_address: str | None, wording: str = CONFIRM_WORDING
+) -> Subscriber:
     """Confirm the address in ``token`` (the POST from the confirmation page).
 
     Raises signing.BadSignature (or SignatureExpired) for a bad or old link and
-    Subscriber.DoesNotExist when the address is gone (erased). Confirming twice is harmless.
+    Subscriber.DoesNotExist when the address is gone (erased) or has unsubscribed since: coming
+    back takes a new sign-up. Confirming twice is harmless.
     """
     pk, email = tokens.read_confirm_token(token)
     with transaction.atomic():
-        subscriber = Subscriber.objects.select_for_update().get(pk=pk, email__iexact=email)
+        subscriber = Subscriber.objects.select_for_update().get(
+            pk=pk, email__iexact=email, status__in=CONFIRMABLE
+        )
         if subscriber.status == Subscriber.Status.SUBSCRIBED:
             return subscriber
         subscriber.status = Subscriber.Status.SUBSCRIBED
@@ -133,6 +151,7 @@ def subscriber_confirm(*, token: str, source: str, ip_address: str | None) -> Su
             subscriber=subscriber,
             event=ConsentRecord.Event.CONFIRMED,
             policy=PrivacyPolicy.objects.current(),
+            wording=wording,
             source=source[:500],
             ip_address=ip_address,
         )
@@ -140,7 +159,12 @@ def subscriber_confirm(*, token: str, source: str, ip_address: str | None) -> Su
 
 
 def subscriber_unsubscribe(
-    *, subscriber: Subscriber, source: str, ip_address: str | None = None, actor=None
+    *,
+    subscriber: Subscriber,
+    source: str,
+    ip_address: str | None = None,
+    actor=None,
+    wording: str = "",
 ) -> Subscriber:
     """Withdraw consent now: no further email, including from a send already under way."""
     with transaction.atomic():
@@ -153,6 +177,8 @@ def subscriber_unsubscribe(
         ConsentRecord.objects.create(
             subscriber=subscriber,
             event=ConsentRecord.Event.WITHDRAWN,
+            policy=PrivacyPolicy.objects.current(),
+            wording=wording,
             source=source[:500],
             ip_address=ip_address,
             actor=actor,
@@ -277,9 +303,19 @@ def subscribers_export_rows(queryset):
         .values_list(*EXPORT_COLUMNS)
     )
     for row in rows.iterator(chunk_size=2000):
-        yield writer.writerow(
-            [value.isoformat() if hasattr(value, "isoformat") else value for value in row]
-        )
+        yield writer.writerow([_csv_cell(value) for value in row])
+
+
+# A cell a spreadsheet would run as a formula (an address like "=cmd|...@example.org" is valid).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value):
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
 
 
 def read_csv_upload(upload) -> list:

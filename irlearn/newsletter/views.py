@@ -1,5 +1,7 @@
+from allauth.account.adapter import get_adapter
 from django.core import signing
 from django.core.cache import cache
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
@@ -13,7 +15,12 @@ SUBSCRIBE_LIMIT_PER_HOUR = 10
 
 
 def client_ip(request):
-    return request.META.get("REMOTE_ADDR") or None
+    """The visitor's address, as allauth's rate limits see it: behind the production proxy
+    (ALLAUTH_TRUSTED_PROXY_COUNT) that is X-Forwarded-For, not the proxy's own address."""
+    try:
+        return get_adapter(request).get_client_ip(request)
+    except (ImproperlyConfigured, PermissionDenied):
+        return request.META.get("REMOTE_ADDR") or None
 
 
 def _rate_limited(request) -> bool:
@@ -30,18 +37,17 @@ def _rate_limited(request) -> bool:
 @require_http_methods(["GET", "POST"])
 def subscribe(request):
     """The newsletter box (footer of every page) posts here; it is also a page of its own."""
-    form = SubscribeForm(request.POST or None)
+    form = SubscribeForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
         if _rate_limited(request):
-            return render(request, "429.html", status=429)
+            return render(request, "newsletter/too_many_sign_ups.html", status=429)
         if form.is_valid():
             if not form.is_bot():
                 services.subscriber_subscribe(
                     email=form.cleaned_data["email"],
                     wording=services.CONSENT_WORDING,
-                    source=request.build_absolute_uri(
-                        request.META.get("HTTP_REFERER") or request.path
-                    ),
+                    # The page the box was on (browsers send it: Referrer-Policy same-origin).
+                    source=request.META.get("HTTP_REFERER") or request.build_absolute_uri(),
                     ip_address=client_ip(request),
                 )
             # The same answer for every address: nothing reveals who is subscribed.
@@ -57,20 +63,29 @@ def check_inbox(request):
 def confirm(request, token):
     """GET shows a Confirm button (mail scanners open links); only the POST confirms."""
     try:
-        tokens.read_confirm_token(token)
+        pk, email = tokens.read_confirm_token(token)
     except signing.SignatureExpired:
         return render(request, "newsletter/confirm_invalid.html", {"expired": True}, status=400)
     except signing.BadSignature:
         return render(request, "newsletter/confirm_invalid.html", status=400)
+    # An erased or unsubscribed address (or a row that now holds another one) confirms nothing.
+    confirmable = Subscriber.objects.filter(
+        pk=pk, email__iexact=email, status__in=services.CONFIRMABLE
+    )
+    if not confirmable.exists():
+        return render(request, "newsletter/confirm_invalid.html", status=400)
     if request.method == "POST":
         try:
             services.subscriber_confirm(
-                token=token, source=request.build_absolute_uri(), ip_address=client_ip(request)
+                token=token,
+                source=request.build_absolute_uri(),
+                ip_address=client_ip(request),
+                wording=services.CONFIRM_WORDING,
             )
         except (signing.BadSignature, Subscriber.DoesNotExist):
             return render(request, "newsletter/confirm_invalid.html", status=400)
         return render(request, "newsletter/confirmed.html")
-    return render(request, "newsletter/confirm.html", {"token": token})
+    return render(request, "newsletter/confirm.html", {"wording": services.CONFIRM_WORDING})
 
 
 @csrf_exempt
@@ -83,16 +98,26 @@ def unsubscribe(request, token):
     except (signing.BadSignature, Subscriber.DoesNotExist):
         return render(request, "newsletter/unsubscribe_invalid.html", status=400)
     if request.method == "POST":
+        # Mail programmes post "List-Unsubscribe=One-Click"; our own page posts its button.
+        one_click = request.POST.get("List-Unsubscribe") == "One-Click"
         services.subscriber_unsubscribe(
             subscriber=subscriber,
             source=request.build_absolute_uri(),
             ip_address=client_ip(request),
+            wording=(
+                services.ONE_CLICK_UNSUBSCRIBE_WORDING
+                if one_click
+                else services.UNSUBSCRIBE_WORDING
+            ),
         )
         return render(request, "newsletter/unsubscribed.html")
     return render(
         request,
         "newsletter/unsubscribe.html",
-        {"action": reverse("newsletter:unsubscribe", kwargs={"token": token})},
+        {
+            "action": reverse("newsletter:unsubscribe", kwargs={"token": token}),
+            "wording": services.UNSUBSCRIBE_WORDING,
+        },
     )
 
 

@@ -1,0 +1,457 @@
+"""The sending engine: one delivery per subscribed address, one email each, outages, retries,
+leases, the sweep, and workers side by side.
+
+``sending.issue_send_work`` is what a send task runs; calling it here plays one worker. The
+end-to-end version with worker processes that get killed is test_fault.py.
+"""
+
+import threading
+import time
+from collections import Counter
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.db import IntegrityError, connection, transaction
+from django.urls import reverse
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+
+from irlearn.newsletter import sending, tasks, tokens
+from irlearn.newsletter.models import Delivery, Issue, Subscriber
+from tests.newsletter.factories import IssueFactory, SubscriberFactory
+from tests.newsletter.smtp_sink import SmtpSink, free_port, mailers_for_port
+
+
+@pytest.fixture
+def sink(settings):
+    with SmtpSink() as sink:
+        settings.MAILERS = sink.mailers()
+        yield sink
+
+
+def erased_subscriber():
+    return SubscriberFactory(email=None, status=Subscriber.Status.ERASED, erased_at=timezone.now())
+
+
+def start_send(issue: Issue) -> None:
+    """Start the send as the admin does. Inside a test's transaction the send tasks never run:
+    the test plays the worker by calling issue_send_work."""
+    sending.issue_send_start(issue_id=issue.pk)
+
+
+def retries_fall_due(issue: Issue) -> None:
+    """Time passes until every delivery waiting for a retry may be tried again."""
+    issue.deliveries.filter(status=Delivery.Status.QUEUED).update(next_attempt_at=timezone.now())
+
+
+def unsubscribe(client, subscriber) -> None:
+    """The one-click unsubscribe of RFC 8058, as a mail programme sends it."""
+    token = tokens.unsubscribe_token(subscriber)
+    response = client.post(
+        reverse("newsletter:unsubscribe", kwargs={"token": token}),
+        {"List-Unsubscribe": "One-Click"},
+    )
+    assert response.status_code == 200
+
+
+# Starting a send ---------------------------------------------------------------------------
+
+
+def test_starting_a_send_queues_one_delivery_for_each_subscribed_address_only(db):
+    subscribed = SubscriberFactory.create_batch(3)
+    SubscriberFactory(pending=True)
+    SubscriberFactory(unsubscribed=True)
+    erased_subscriber()
+    issue = IssueFactory()
+
+    start_send(issue)
+
+    issue.refresh_from_db()
+    assert issue.status == Issue.Status.SENDING
+    assert issue.started_at is not None
+    assert sorted(issue.deliveries.values_list("subscriber_id", flat=True)) == sorted(
+        subscriber.pk for subscriber in subscribed
+    )
+    assert sending.issue_counts(issue) == {"queued": 3, "sent": 0, "failed": 0, "skipped": 0}
+
+
+def test_starting_a_send_twice_is_refused_and_queues_nothing_more(db):
+    SubscriberFactory.create_batch(2)
+    issue = IssueFactory()
+    start_send(issue)
+
+    with pytest.raises(sending.SendError, match="sending already"):
+        start_send(issue)
+
+    assert issue.deliveries.count() == 2
+
+
+def test_the_database_refuses_a_second_delivery_of_one_issue_to_one_subscriber(db):
+    subscriber = SubscriberFactory()
+    issue = IssueFactory()
+    start_send(issue)
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Delivery.objects.create(issue=issue, subscriber=subscriber)
+
+    assert issue.deliveries.count() == 1
+
+
+# Sending -----------------------------------------------------------------------------------
+
+
+def test_every_subscribed_address_gets_exactly_one_email_recorded_with_its_message_id(
+    db, mailoutbox, django_capture_on_commit_callbacks
+):
+    # More than two batches, sent by the send tasks that starting the send enqueues.
+    subscribers = SubscriberFactory.create_batch(2 * sending.BATCH_SIZE + 7)
+    SubscriberFactory(unsubscribed=True)
+    issue = IssueFactory()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        start_send(issue)
+
+    assert sorted(message.to[0] for message in mailoutbox) == sorted(s.email for s in subscribers)
+    message_ids = {message.to[0]: message.extra_headers["Message-ID"] for message in mailoutbox}
+    for delivery in issue.deliveries.select_related("subscriber"):
+        assert delivery.status == Delivery.Status.SENT
+        assert delivery.message_id == message_ids[delivery.subscriber.email]
+        assert delivery.sent_at is not None
+    issue.refresh_from_db()
+    assert issue.status == Issue.Status.SENT
+    assert issue.finished_at is not None
+    assert sending.issue_counts(issue) == {
+        "queued": 0,
+        "sent": len(subscribers),
+        "failed": 0,
+        "skipped": 0,
+    }
+
+
+def test_over_smtp_each_address_receives_one_message_with_the_message_id_of_its_delivery(db, sink):
+    subscribers = SubscriberFactory.create_batch(5)
+    issue = IssueFactory(subject="Nephrostomy, step by step")
+    start_send(issue)
+
+    assert sending.issue_send_work(issue_id=issue.pk) == 5
+
+    assert sorted(sink.recipients()) == sorted(subscriber.email for subscriber in subscribers)
+    recorded = dict(issue.deliveries.values_list("subscriber__email", "message_id"))
+    for message in sink.received:
+        assert message.subject == "Nephrostomy, step by step"
+        assert message.message_id == recorded[message.recipient]
+        assert message.message_id.startswith("<") and message.message_id.endswith(">")
+
+
+def test_sending_costs_two_queries_a_message_and_a_few_a_batch(
+    db, mailoutbox, django_assert_max_num_queries
+):
+    SubscriberFactory.create_batch(2 * sending.BATCH_SIZE)
+    issue = IssueFactory()
+    start_send(issue)
+
+    # Per message: renew the lease, mark it sent. Per batch (two here, and the empty claim that
+    # ends the run): claim, read the batch, clear the issue's error; and finishing the issue.
+    with django_assert_max_num_queries(2 * 2 * sending.BATCH_SIZE + 2 * 14):
+        sending.issue_send_work(issue_id=issue.pk)
+
+    assert len(mailoutbox) == 2 * sending.BATCH_SIZE
+
+
+def test_a_subscriber_who_unsubscribes_after_the_send_started_is_skipped(db, client, mailoutbox):
+    staying, leaving = SubscriberFactory.create_batch(2)
+    issue = IssueFactory()
+    start_send(issue)
+
+    unsubscribe(client, leaving)
+    sending.issue_send_work(issue_id=issue.pk)
+
+    assert [message.to for message in mailoutbox] == [[staying.email]]
+    assert issue.deliveries.get(subscriber=leaving).status == Delivery.Status.SKIPPED
+    assert sending.issue_counts(issue) == {"queued": 0, "sent": 1, "failed": 0, "skipped": 1}
+    issue.refresh_from_db()
+    assert issue.status == Issue.Status.SENT
+
+
+def test_unsubscribing_takes_effect_even_for_a_batch_a_worker_has_already_claimed(
+    db, client, mailoutbox
+):
+    staying, leaving = SubscriberFactory.create_batch(2)
+    issue = IssueFactory()
+    start_send(issue)
+    claims = sending.claim_batch(issue_id=issue.pk)
+
+    unsubscribe(client, leaving)
+    sent = sending.send_batch(issue=issue, claims=claims)
+
+    assert sent == 1
+    assert [message.to for message in mailoutbox] == [[staying.email]]
+    assert issue.deliveries.get(subscriber=leaving).status == Delivery.Status.SKIPPED
+
+
+# The mail server is down, or refuses --------------------------------------------------------
+
+
+def test_while_the_mail_server_is_down_deliveries_wait_and_the_issue_says_why_then_all_go_out(
+    db, settings
+):
+    port = free_port()
+    settings.MAILERS = mailers_for_port(port)  # nothing listens there yet
+    subscribers = SubscriberFactory.create_batch(3)
+    issue = IssueFactory()
+    start_send(issue)
+
+    assert sending.issue_send_work(issue_id=issue.pk) == 0
+
+    issue.refresh_from_db()
+    assert issue.status == Issue.Status.SENDING
+    assert issue.last_error.startswith("Cannot send through the mail server:")
+    assert "Connection refused" in issue.last_error
+    for delivery in issue.deliveries.all():
+        assert delivery.status == Delivery.Status.QUEUED
+        assert delivery.next_attempt_at > timezone.now()
+        assert delivery.error == issue.last_error
+        assert delivery.attempts == 0  # an outage costs no attempt
+    # Until the retry is due, another run leaves them alone.
+    assert sending.issue_send_work(issue_id=issue.pk) == 0
+
+    with SmtpSink(port=port) as sink:
+        retries_fall_due(issue)
+        assert sending.issue_send_work(issue_id=issue.pk) == 3
+
+    assert sorted(sink.recipients()) == sorted(subscriber.email for subscriber in subscribers)
+    issue.refresh_from_db()
+    assert issue.status == Issue.Status.SENT
+    assert issue.last_error == ""
+    assert sending.issue_counts(issue)["sent"] == 3
+
+
+def test_a_long_outage_fails_no_delivery(db, settings):
+    port = free_port()
+    settings.MAILERS = mailers_for_port(port)
+    SubscriberFactory.create_batch(2)
+    issue = IssueFactory()
+    start_send(issue)
+
+    for _ in range(sending.MAX_ATTEMPTS + 2):
+        sending.issue_send_work(issue_id=issue.pk)
+        retries_fall_due(issue)
+
+    assert sending.issue_counts(issue) == {"queued": 2, "sent": 0, "failed": 0, "skipped": 0}
+    with SmtpSink(port=port) as sink:
+        sending.issue_send_work(issue_id=issue.pk)
+    assert len(sink.received) == 2
+
+
+def test_a_recipient_the_server_keeps_deferring_fails_after_max_attempts_with_its_answer(db, sink):
+    accepted, busy = SubscriberFactory.create_batch(2)
+    sink.refuse(busy.email, "451 4.2.0 Mailbox busy, try again later")
+    issue = IssueFactory()
+    start_send(issue)
+    delivery = issue.deliveries.get(subscriber=busy)
+
+    for attempt in range(1, sending.MAX_ATTEMPTS):
+        before = timezone.now()
+        sending.issue_send_work(issue_id=issue.pk)
+        delivery.refresh_from_db()
+        assert delivery.status == Delivery.Status.QUEUED
+        assert delivery.attempts == attempt
+        assert delivery.next_attempt_at >= before + sending.backoff(attempt)
+        assert "451 4.2.0 Mailbox busy" in delivery.error
+        retries_fall_due(issue)
+    sending.issue_send_work(issue_id=issue.pk)
+
+    delivery.refresh_from_db()
+    assert delivery.status == Delivery.Status.FAILED
+    assert delivery.attempts == sending.MAX_ATTEMPTS
+    assert "451 4.2.0 Mailbox busy" in delivery.error
+    assert sink.recipients() == [accepted.email]
+    issue.refresh_from_db()
+    assert issue.status == Issue.Status.SENT
+    assert sending.issue_counts(issue) == {"queued": 0, "sent": 1, "failed": 1, "skipped": 0}
+
+
+def test_a_recipient_the_server_refuses_for_good_fails_at_once(db, sink):
+    gone = SubscriberFactory()
+    sink.refuse(gone.email, "550 5.1.1 No such user")
+    issue = IssueFactory()
+    start_send(issue)
+
+    sending.issue_send_work(issue_id=issue.pk)
+
+    delivery = issue.deliveries.get()
+    assert delivery.status == Delivery.Status.FAILED
+    assert delivery.attempts == 1
+    assert "550 5.1.1 No such user" in delivery.error
+    issue.refresh_from_db()
+    assert issue.status == Issue.Status.FAILED  # nothing at all went out
+
+
+def test_a_server_closing_the_channel_421_is_an_outage_that_costs_no_attempt(db, sink):
+    subscriber = SubscriberFactory()
+    sink.refuse(subscriber.email, "421 4.3.2 Service shutting down")
+    issue = IssueFactory()
+    start_send(issue)
+
+    sending.issue_send_work(issue_id=issue.pk)
+
+    delivery = issue.deliveries.get()
+    assert delivery.status == Delivery.Status.QUEUED
+    assert delivery.attempts == 0
+    issue.refresh_from_db()
+    assert "421 4.3.2 Service shutting down" in issue.last_error
+
+
+# Leases and workers side by side ------------------------------------------------------------
+
+
+def test_deliveries_claimed_by_a_worker_that_died_wait_for_the_lease_then_another_sends_them(
+    db, settings, mailoutbox
+):
+    settings.NEWSLETTER_LEASE_SECONDS = 1
+    SubscriberFactory.create_batch(3)
+    issue = IssueFactory()
+    start_send(issue)
+    assert len(sending.claim_batch(issue_id=issue.pk)) == 3  # ... and the worker dies
+
+    assert sending.claim_batch(issue_id=issue.pk) == {}
+    assert sending.issue_send_work(issue_id=issue.pk) == 0
+    assert mailoutbox == []
+    time.sleep(1.1)  # the lease runs out
+    assert sending.issue_send_work(issue_id=issue.pk) == 3
+
+    assert len(mailoutbox) == 3
+    assert list(issue.deliveries.values_list("attempts", flat=True)) == [2, 2, 2]
+    issue.refresh_from_db()
+    assert issue.status == Issue.Status.SENT
+
+
+def test_a_worker_whose_lease_ran_out_skips_what_another_worker_took_over(db, settings, mailoutbox):
+    settings.NEWSLETTER_LEASE_SECONDS = 1
+    SubscriberFactory.create_batch(3)
+    issue = IssueFactory()
+    start_send(issue)
+    slow = sending.claim_batch(issue_id=issue.pk)
+    time.sleep(1.1)  # the slow worker's lease runs out
+
+    assert sending.issue_send_work(issue_id=issue.pk) == 3  # another worker takes over
+    assert sending.send_batch(issue=issue, claims=slow) == 0  # the slow one carries on
+
+    assert len(mailoutbox) == 3
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    # Django's SQLite test database lives in memory with a shared cache, whose table locks
+    # ("database table is locked") ignore the busy timeout: test_fault runs two worker processes
+    # on a SQLite file instead, as production would.
+    reason="threads cannot share SQLite's in-memory test database (test_fault covers SQLite)",
+)
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_at_once_never_send_one_delivery_twice(settings, sink):
+    settings.NEWSLETTER_SEND_TASKS = 0  # the two threads below are the workers
+    recipients = 500
+    Subscriber.objects.bulk_create(
+        Subscriber(email=f"reader{n}@example.org", status=Subscriber.Status.SUBSCRIBED)
+        for n in range(recipients)
+    )
+    issue = IssueFactory()
+    start_send(issue)
+    start = threading.Barrier(2)
+    sent, errors = [], []
+
+    def worker():
+        try:
+            start.wait()
+            sent.append(sending.issue_send_work(issue_id=issue.pk))
+        except Exception as error:
+            errors.append(error)
+        finally:
+            connection.close()  # each thread has a connection of its own
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert errors == []
+    received = Counter(sink.recipients())
+    assert len(received) == recipients
+    assert [address for address, times in received.items() if times > 1] == []
+    assert sum(sent) == recipients
+    assert min(sent) > 0, f"one worker did everything: {sent}"
+    issue.refresh_from_db()
+    assert issue.status == Issue.Status.SENT
+
+
+# The sweep and scheduled sends ----------------------------------------------------------------
+
+
+def test_the_sweep_sets_going_a_send_whose_workers_died(db, mailoutbox):
+    SubscriberFactory.create_batch(3)
+    issue = IssueFactory()
+    start_send(issue)  # its tasks never run: say the worker died first
+    out = StringIO()
+
+    call_command("newsletter_sweep", stdout=out)
+
+    assert f"issue {issue.pk}" in out.getvalue()
+    assert len(mailoutbox) == 3
+    issue.refresh_from_db()
+    assert issue.status == Issue.Status.SENT
+
+
+def test_the_sweep_starts_a_scheduled_issue_whose_time_has_passed_and_no_other(
+    db, mailoutbox, django_capture_on_commit_callbacks
+):
+    subscriber = SubscriberFactory()
+    due = IssueFactory()
+    later = IssueFactory()
+    # The test task backend cannot defer, so their scheduled tasks never run.
+    sending.issue_schedule(issue=due, when=timezone.now() - timedelta(minutes=5))
+    sending.issue_schedule(issue=later, when=timezone.now() + timedelta(days=40))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("newsletter_sweep", stdout=StringIO())
+
+    due.refresh_from_db()
+    later.refresh_from_db()
+    assert due.status == Issue.Status.SENT
+    assert later.status == Issue.Status.SCHEDULED
+    assert [message.to for message in mailoutbox] == [[subscriber.email]]
+
+
+def test_the_sweep_leaves_a_send_alone_while_its_send_task_waits_in_the_queue(
+    db, settings, django_capture_on_commit_callbacks
+):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    SubscriberFactory()
+    issue = IssueFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        start_send(issue)
+    send_tasks = DBTaskResult.objects.filter(task_path=tasks.issue_send.module_path)
+    assert send_tasks.count() == settings.NEWSLETTER_SEND_TASKS
+
+    call_command("newsletter_sweep", stdout=StringIO())
+    assert send_tasks.count() == settings.NEWSLETTER_SEND_TASKS
+
+    # A worker takes the tasks and is killed: they stay "running" for ever, and nothing waits.
+    send_tasks.update(status="RUNNING")
+    call_command("newsletter_sweep", stdout=StringIO())
+    assert send_tasks.filter(status="READY").count() == settings.NEWSLETTER_SEND_TASKS
+
+
+def test_the_task_of_an_earlier_schedule_does_not_start_a_rescheduled_issue(db):
+    SubscriberFactory()
+    issue = IssueFactory()
+    sending.issue_schedule(issue=issue, when=timezone.now() + timedelta(days=2))
+
+    # The task enqueued for the first schedule comes due.
+    tasks.issue_send_scheduled.call(issue_id=issue.pk)
+
+    issue.refresh_from_db()
+    assert issue.status == Issue.Status.SCHEDULED
+    assert not issue.deliveries.exists()
