@@ -28,13 +28,14 @@ from datetime import timedelta
 from email.utils import make_msgid
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, mailers
+from django.core.mail import mailers
 from django.db import transaction
 from django.db.models import Count, F, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from irlearn.mail import UnfoldedEmail
 from irlearn.newsletter import tokens
 from irlearn.newsletter.models import Delivery, Issue, Subscriber
 from irlearn.newsletter.services import absolute_url
@@ -208,7 +209,7 @@ def claim_batch(*, issue_id: int, size: int = BATCH_SIZE) -> dict[int, int]:
         return dict(Delivery.objects.filter(pk__in=ids).values_list("pk", "attempts"))
 
 
-def build_message(issue: Issue, subscriber_id: int, email: str) -> EmailMultiAlternatives:
+def build_message(issue: Issue, subscriber_id: int, email: str) -> UnfoldedEmail:
     unsubscribe_url = absolute_url(
         reverse(
             "newsletter:unsubscribe",
@@ -216,7 +217,7 @@ def build_message(issue: Issue, subscriber_id: int, email: str) -> EmailMultiAlt
         )
     )
     context = {"issue": issue, "unsubscribe_url": unsubscribe_url, "site_url": settings.SITE_URL}
-    message = EmailMultiAlternatives(
+    message = UnfoldedEmail(
         issue.subject,
         render_to_string("newsletter/email/issue.txt", context),
         settings.DEFAULT_FROM_EMAIL,

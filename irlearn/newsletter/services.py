@@ -7,13 +7,13 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMultiAlternatives
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from irlearn.mail import UnfoldedEmail
 from irlearn.newsletter import tokens
 from irlearn.newsletter.models import ConsentRecord, Subscriber, Suppression, email_hash
 from irlearn.pages.models import PrivacyPolicy
@@ -107,13 +107,13 @@ def _send_confirmation(subscriber: Subscriber) -> None:
     email_confirmation_send.enqueue(subscriber_id=subscriber.pk)
 
 
-def confirmation_message(subscriber: Subscriber) -> EmailMultiAlternatives:
+def confirmation_message(subscriber: Subscriber) -> UnfoldedEmail:
     link = absolute_url(
         reverse("newsletter:confirm", kwargs={"token": tokens.confirm_token(subscriber)})
     )
     context = {"confirm_url": link, "days": tokens.CONFIRM_MAX_AGE // 86400}
     subject = render_to_string("newsletter/email/confirm_subject.txt", context).strip()
-    message = EmailMultiAlternatives(
+    message = UnfoldedEmail(
         subject,
         render_to_string("newsletter/email/confirm.txt", context),
         settings.DEFAULT_FROM_EMAIL,

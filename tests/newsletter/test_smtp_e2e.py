@@ -96,10 +96,16 @@ def test_an_issue_reaches_each_subscriber_with_the_unsubscribe_headers(
     assert mailoutbox == []
     assert sorted(rcpt for e in smtp_server.envelopes for rcpt in e.rcpt_tos) == readers
     links, message_ids = set(), set()
-    for message in smtp_server.messages():
+    for envelope, message in zip(smtp_server.envelopes, smtp_server.messages(), strict=True):
         assert message["Subject"] == "IRLearn news: June"
         # The raw header on the wire: one URL in angle brackets (RFC 2369), and RFC 8058's POST.
         link = UNSUBSCRIBE_HEADER.match(message["List-Unsubscribe"]).group(1)
+        # On the wire, not only once decoded: mail clients read the raw header, and a URL
+        # folded into RFC 2047 encoded-words is no URL to them.
+        assert re.search(
+            rb"\r?\nList-Unsubscribe: <" + re.escape(link.encode()) + rb">\r?\n",
+            envelope.original_content,
+        )
         assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
         assert re.fullmatch(r"<[^<>@\s]+@[^<>@\s]+>", message["Message-ID"])
         assert message.is_multipart()
