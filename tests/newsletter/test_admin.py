@@ -20,17 +20,6 @@ CONSENT_URL = reverse("admin:newsletter_consentrecord_changelist")
 SELECTED = helpers.ACTION_CHECKBOX_NAME
 
 
-@pytest.fixture
-def manager(db):
-    return SubscriberManagerFactory(email="sam.manager@example.org")
-
-
-@pytest.fixture
-def manager_client(client, manager):
-    client.force_login(manager)
-    return client
-
-
 def change_url(subscriber):
     return reverse("admin:newsletter_subscriber_change", args=[subscriber.pk])
 

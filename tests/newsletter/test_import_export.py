@@ -16,7 +16,6 @@ from pytest_django.asserts import assertContains, assertNotContains
 
 from irlearn.newsletter import services
 from irlearn.newsletter.models import ConsentRecord, Subscriber
-from tests.factories import SubscriberManagerFactory
 from tests.newsletter.factories import SubscriberFactory
 
 pytestmark = pytest.mark.django_db
@@ -25,17 +24,6 @@ IMPORT_URL = reverse("admin:newsletter_subscriber_import")
 EXPORT_URL = reverse("admin:newsletter_subscriber_export")
 CHANGELIST_URL = reverse("admin:newsletter_subscriber_changelist")
 HEADER = ["email", "status", "created_at", "confirmed_at", "unsubscribed_at"]
-
-
-@pytest.fixture
-def manager(db):
-    return SubscriberManagerFactory(email="sam.manager@example.org")
-
-
-@pytest.fixture
-def manager_client(client, manager):
-    client.force_login(manager)
-    return client
 
 
 def read_csv(response):

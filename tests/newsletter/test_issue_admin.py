@@ -9,23 +9,11 @@ from django.utils import timezone
 from pytest_django.asserts import assertContains, assertNotContains
 
 from irlearn.newsletter.models import Delivery, Issue
-from tests.factories import SubscriberManagerFactory
 from tests.newsletter.factories import IssueFactory, SubscriberFactory
 
 pytestmark = pytest.mark.django_db
 
 ADD_URL = reverse("admin:newsletter_issue_add")
-
-
-@pytest.fixture
-def manager(db):
-    return SubscriberManagerFactory(email="sam.manager@example.org")
-
-
-@pytest.fixture
-def manager_client(client, manager):
-    client.force_login(manager)
-    return client
 
 
 def url(name, issue):
