@@ -2,6 +2,7 @@ import pytest
 from django.core.cache import cache
 
 from tests.factories import PASSWORD, UserFactory
+from tests.smtp import SmtpSink
 
 
 @pytest.fixture(autouse=True)
@@ -32,3 +33,12 @@ def learner(db):
 def learner_client(client, learner):
     client.force_login(learner)
     return client
+
+
+@pytest.fixture
+def smtp_server(settings):
+    """A real SMTP server on 127.0.0.1 that Django sends to (instead of the locmem outbox)."""
+    with SmtpSink() as sink:
+        # Django's test set-up swaps every mailer for locmem; this override comes after it.
+        settings.MAILERS = sink.mailers()
+        yield sink

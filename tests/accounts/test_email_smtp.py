@@ -2,51 +2,15 @@
 
 import email
 import re
-import socket
 from email import policy
 
 import pytest
-from aiosmtpd.controller import Controller
 from django.urls import reverse
 
 from irlearn.accounts.models import User
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
-
-
-class CollectingHandler:
-    """aiosmtpd handler that keeps every message it is given."""
-
-    def __init__(self):
-        self.envelopes = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.envelopes.append(envelope)
-        return "250 Message accepted for delivery"
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture
-def smtp_server(settings):
-    handler = CollectingHandler()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    # Django's test set-up swaps every mailer for locmem; this override comes after it.
-    settings.MAILERS = {
-        "default": {
-            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-            "OPTIONS": {"host": "127.0.0.1", "port": port, "timeout": 10},
-        }
-    }
-    yield handler
-    controller.stop()
 
 
 def test_signup_verification_email_goes_out_over_smtp(client, smtp_server, mailoutbox):

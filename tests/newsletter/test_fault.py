@@ -26,7 +26,7 @@ import pytest
 from django.conf import settings
 from psycopg import sql
 
-from tests.newsletter.smtp_sink import SmtpSink
+from tests.smtp import SmtpSink
 
 ROOT = Path(__file__).resolve().parents[2]
 LEASE_SECONDS = 3

@@ -21,7 +21,7 @@ from django_tasks_db.models import DBTaskResult
 from irlearn.newsletter import sending, tasks, tokens
 from irlearn.newsletter.models import Delivery, Issue, Subscriber
 from tests.newsletter.factories import IssueFactory, SubscriberFactory
-from tests.newsletter.smtp_sink import SmtpSink, free_port, mailers_for_port
+from tests.smtp import SmtpSink, free_port, mailers_for_port
 
 
 @pytest.fixture

@@ -1,13 +1,9 @@
 """Newsletter mail end to end, through a real SMTP server on the loopback interface."""
 
-import email
 import re
-import socket
-from email import policy
 from urllib.parse import urlsplit
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from irlearn.newsletter import sending
 from irlearn.newsletter.models import Delivery, Subscriber
@@ -18,45 +14,9 @@ pytestmark = pytest.mark.django_db
 UNSUBSCRIBE_HEADER = re.compile(r"^<(https://irlearn\.example/newsletter/unsubscribe/[^/\s<>]+/)>$")
 
 
-class CollectingHandler:
-    """aiosmtpd handler that keeps every message it is given."""
-
-    def __init__(self):
-        self.envelopes = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.envelopes.append(envelope)
-        return "250 Message accepted for delivery"
-
-    def messages(self):
-        return [
-            email.message_from_bytes(envelope.original_content, policy=policy.default)
-            for envelope in self.envelopes
-        ]
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture
-def smtp_server(settings):
-    handler = CollectingHandler()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    # Django's test set-up swaps every mailer for locmem; this override comes after it.
-    settings.MAILERS = {
-        "default": {
-            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-            "OPTIONS": {"host": "127.0.0.1", "port": port, "timeout": 10},
-        }
-    }
+@pytest.fixture(autouse=True)
+def _site_url(settings):
     settings.SITE_URL = "https://irlearn.example"
-    yield handler
-    controller.stop()
 
 
 def test_the_confirmation_email_goes_out_over_smtp_with_a_working_link(

@@ -4,6 +4,7 @@
         settings.MAILERS = sink.mailers()
         ...
         sink.recipients()                # one entry per message received, duplicates included
+        sink.envelopes, sink.messages()  # what arrived: raw (aiosmtpd envelopes) and parsed
 
 It runs in a thread of the test process, so worker processes started by a test can send to it
 too (``EMAIL_URL=sink.email_url``).
@@ -13,6 +14,7 @@ import logging
 import socket
 import threading
 from dataclasses import dataclass
+from email import message_from_bytes, policy
 from email.parser import BytesHeaderParser
 
 from aiosmtpd.controller import Controller
@@ -40,6 +42,7 @@ class SmtpSink:
         self.port = port or free_port()
         self.refusals: dict[str, str] = {}
         self._received: list[Received] = []
+        self._envelopes = []
         self._lock = threading.Lock()
         self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
 
@@ -54,6 +57,7 @@ class SmtpSink:
     async def handle_DATA(self, server, session, envelope):
         headers = BytesHeaderParser().parsebytes(envelope.original_content)
         with self._lock:
+            self._envelopes.append(envelope)
             self._received.extend(
                 Received(recipient, headers["Message-ID"], headers["Subject"])
                 for recipient in envelope.rcpt_tos
@@ -70,6 +74,18 @@ class SmtpSink:
     def received(self) -> list[Received]:
         with self._lock:
             return list(self._received)
+
+    @property
+    def envelopes(self) -> list:
+        with self._lock:
+            return list(self._envelopes)
+
+    def messages(self) -> list:
+        """Each message received, parsed (email.message.EmailMessage)."""
+        return [
+            message_from_bytes(envelope.original_content, policy=policy.default)
+            for envelope in self.envelopes
+        ]
 
     def recipients(self) -> list[str]:
         return [message.recipient for message in self.received]
