@@ -49,3 +49,17 @@ def render_markdown(text: str, *, heading_level: int = 1, id_prefix: str = "") -
         url_schemes={"http", "https", "mailto"},
         link_rel="noopener noreferrer",
     )
+
+
+class MarkdownBodyMixin:
+    """For a model with ``body`` (Markdown) and ``body_html``: the rendered copy is part of the
+    row, derived from ``body``, and saved with it so the two never disagree."""
+
+    markdown_heading_level = 1
+
+    def save(self, *args, **kwargs):
+        self.body_html = render_markdown(self.body, heading_level=self.markdown_heading_level)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "body" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "body_html"}
+        super().save(*args, **kwargs)

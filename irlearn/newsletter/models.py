@@ -5,7 +5,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.urls import reverse
 
-from irlearn.markup import render_markdown
+from irlearn.markup import MarkdownBodyMixin
 
 
 def email_hash(email: str) -> str:
@@ -91,8 +91,11 @@ class ConsentRecord(models.Model):
         return f"{self.get_event_display()} at {self.created_at:%Y-%m-%d %H:%M}"
 
 
-class Issue(models.Model):
+class Issue(MarkdownBodyMixin, models.Model):
     """One newsletter issue, written in Markdown and sent to every subscribed address."""
+
+    # The email template's <h1> is the subject: an editor's "#" becomes <h2>.
+    markdown_heading_level = 2
 
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
@@ -120,12 +123,6 @@ class Issue(models.Model):
 
     def __str__(self):
         return self.subject
-
-    def save(self, *args, **kwargs):
-        self.body_html = render_markdown(self.body, heading_level=2)
-        if kwargs.get("update_fields") is not None and "body" in kwargs["update_fields"]:
-            kwargs["update_fields"] = {*kwargs["update_fields"], "body_html"}
-        super().save(*args, **kwargs)
 
     def get_absolute_url(self):
         return reverse("admin:newsletter_issue_change", args=[self.pk])

@@ -2,10 +2,10 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
-from irlearn.markup import render_markdown
+from irlearn.markup import MarkdownBodyMixin
 
 
-class Page(models.Model):
+class Page(MarkdownBodyMixin, models.Model):
     """A page of site copy that editors keep up to date (about, privacy policy)."""
 
     slug = models.SlugField(
@@ -25,13 +25,6 @@ class Page(models.Model):
     def __str__(self):
         return self.title
 
-    def save(self, *args, **kwargs):
-        # The rendered copy is part of this row, derived from body: keep them in step.
-        self.body_html = render_markdown(self.body)
-        if kwargs.get("update_fields") is not None and "body" in kwargs["update_fields"]:
-            kwargs["update_fields"] = {*kwargs["update_fields"], "body_html"}
-        super().save(*args, **kwargs)
-
     def get_absolute_url(self):
         return reverse("pages:page-detail", kwargs={"slug": self.slug})
 
@@ -45,7 +38,7 @@ class PrivacyPolicyQuerySet(models.QuerySet):
         return self.published().order_by("-version").first()
 
 
-class PrivacyPolicy(models.Model):
+class PrivacyPolicy(MarkdownBodyMixin, models.Model):
     """A version of the privacy policy. Consent records point at the version a person saw, so a
     published version is never edited: editors publish a new one."""
 
@@ -68,12 +61,6 @@ class PrivacyPolicy(models.Model):
 
     def __str__(self):
         return f"Privacy policy version {self.version}"
-
-    def save(self, *args, **kwargs):
-        self.body_html = render_markdown(self.body)
-        if kwargs.get("update_fields") is not None and "body" in kwargs["update_fields"]:
-            kwargs["update_fields"] = {*kwargs["update_fields"], "body_html"}
-        super().save(*args, **kwargs)
 
     def get_absolute_url(self):
         return reverse("privacy")
