@@ -15,6 +15,16 @@ SNIPPET_FIELDS = ["summary", "what_it_is", "indications", "technique"]
 TRIGRAM_THRESHOLD = 0.45
 
 
+def exact_match(query: str) -> Case:
+    """2 when ``query`` is the abbreviation ("PTC"), 1 when it is the title: these rank first."""
+    return Case(
+        When(abbreviation__iexact=query, then=Value(2)),
+        When(title__iexact=query, then=Value(1)),
+        default=Value(0),
+        output_field=IntegerField(),
+    )
+
+
 def highlight(text: str) -> str:
     """HTML for a snippet whose matches are wrapped in the sentinels: escaped, then marked."""
     text = MARKDOWN_NOISE.sub("", text)
@@ -73,12 +83,7 @@ class ProcedureQuerySet(models.QuerySet):
         tsquery = SearchQuery(query, search_type="websearch", config="english")
         results = (
             procedures.annotate(
-                exact=Case(
-                    When(abbreviation__iexact=query, then=Value(2)),
-                    When(title__iexact=query, then=Value(1)),
-                    default=Value(0),
-                    output_field=IntegerField(),
-                ),
+                exact=exact_match(query),
                 rank=SearchRank(F("search_vector"), tsquery),
                 similarity=TrigramWordSimilarity(query, "title"),
             )
@@ -126,12 +131,7 @@ class ProcedureQuerySet(models.QuerySet):
             title_hits |= Q(title__icontains=term) | Q(abbreviation__iexact=term)
         results = list(
             procedures.annotate(
-                exact=Case(
-                    When(abbreviation__iexact=query, then=Value(2)),
-                    When(title__iexact=query, then=Value(1)),
-                    default=Value(0),
-                    output_field=IntegerField(),
-                ),
+                exact=exact_match(query),
                 in_title=Case(When(title_hits, then=Value(1)), default=Value(0)),
             ).order_by("-exact", "-in_title", "title")[:50]
         )

@@ -304,8 +304,21 @@ class SubscriberAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/newsletter/subscriber/import.html", context)
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records the app writes and nobody edits: staff with view permission may only read them."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(ConsentRecord)
-class ConsentRecordAdmin(admin.ModelAdmin):
+class ConsentRecordAdmin(ReadOnlyAdmin):
     """The evidence of consent: staff read it; nobody, not even a superuser, alters it."""
 
     list_display = ["created_at", "subscriber", "event", "source", "policy", "actor"]
@@ -328,15 +341,6 @@ class ConsentRecordAdmin(admin.ModelAdmin):
     @admin.display(description="IP address")
     def ip(self, record):
         return record.ip_address
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 EDITABLE_ISSUE = [Issue.Status.DRAFT, Issue.Status.SCHEDULED]
@@ -554,19 +558,10 @@ class IssueAdmin(admin.ModelAdmin):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
+class DeliveryAdmin(ReadOnlyAdmin):
     """Who got which issue, and what went wrong for those who did not: for reading only."""
 
     list_display = ["issue", "subscriber", "status", "attempts", "sent_at", "error"]
     list_filter = ["status", "issue"]
     search_fields = ["subscriber__email"]
     list_select_related = ["issue", "subscriber"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
