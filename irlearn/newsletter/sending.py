@@ -297,12 +297,12 @@ def _still_to_send(delivery: Delivery, claim: int) -> bool:
     settles a race with another worker's claim: only one of them sees its claim number.
     """
     ours = Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.QUEUED, attempts=claim)
-    subscribed = Subscriber.objects.filter(status=Subscriber.Status.SUBSCRIBED).values("pk")
-    if ours.filter(subscriber__in=subscribed).update(lease_until=timezone.now() + lease()):
+    subscribed = Q(subscriber__status=Subscriber.Status.SUBSCRIBED)
+    if ours.filter(subscribed).update(lease_until=timezone.now() + lease()):
         return True
     # Either another worker has claimed it (then this does nothing), or the subscriber has left:
     # unsubscribing takes effect at once, even halfway through a send.
-    ours.exclude(subscriber__in=subscribed).update(status=Delivery.Status.SKIPPED, lease_until=None)
+    ours.exclude(subscribed).update(status=Delivery.Status.SKIPPED, lease_until=None)
     return False
 
 
