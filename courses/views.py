@@ -1,14 +1,365 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.views.generic import TemplateView
+from django.core.exceptions import BadRequest
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+from django.views.generic import DetailView, TemplateView
+
+from courses import services
+from courses.certificates import certificate_pdf_bytes
+from courses.models import Attempt, Certificate, Course, Enrolment, Question
+from courses.progress import course_outline, course_outlines
 
 
 class CatalogueView(TemplateView):
-    """The e-learning catalogue (courses arrive with their own models)."""
+    """Published courses with their size, and the learner's progress in those they took."""
 
     template_name = "courses/catalogue.html"
 
+    def get_context_data(self, **kwargs):
+        courses = list(Course.objects.visible_to(self.request.user).with_totals())
+        outlines = {}
+        if self.request.user.is_authenticated:
+            taken = set(
+                Enrolment.objects.filter(user=self.request.user).values_list("course_id", flat=True)
+            )
+            outlines = course_outlines(
+                user=self.request.user, courses=[c for c in courses if c.pk in taken]
+            )
+        return super().get_context_data(
+            entries=[(course, outlines.get(course.pk)) for course in courses], **kwargs
+        )
+
 
 class DashboardView(LoginRequiredMixin, TemplateView):
-    """ "My learning": a learner's enrolments and certificates."""
+    """ "My learning": courses in progress with Resume, completed courses with certificates."""
 
     template_name = "courses/dashboard.html"
+
+    def get_context_data(self, **kwargs):
+        user = self.request.user
+        courses = Course.objects.filter(enrolments__user=user).order_by("title")
+        outlines = course_outlines(user=user, courses=courses).values()
+        in_progress, completed, left = [], [], []
+        for outline in outlines:
+            if outline.certificate is not None:
+                completed.append(outline)
+            elif outline.is_enrolled:
+                in_progress.append(outline)
+            else:
+                left.append(outline)
+        return super().get_context_data(
+            in_progress=in_progress, completed=completed, left=left, **kwargs
+        )
+
+
+class CourseDetailView(DetailView):
+    """The public course page: outcomes and syllabus, and Enrol or Continue."""
+
+    template_name = "courses/course_detail.html"
+    context_object_name = "course"
+
+    def get_queryset(self):
+        return Course.objects.visible_to(self.request.user)
+
+    def get_context_data(self, **kwargs):
+        outline = course_outline(
+            user=self.request.user, course=self.object, include_drafts=self.request.user.is_staff
+        )
+        return super().get_context_data(outline=outline, **kwargs)
+
+
+def _course_for_learner(request, slug):
+    """The course and the learner's outline, or a redirect when they may not open its lessons.
+
+    Staff open any lesson, draft or not, without enrolling: that is how they preview.
+    """
+    course = get_object_or_404(Course.objects.visible_to(request.user), slug=slug)
+    outline = course_outline(
+        user=request.user,
+        course=course,
+        include_drafts=request.user.is_staff,
+        with_figures=True,
+    )
+    if not outline.is_enrolled and not request.user.is_staff:
+        messages.info(request, "Enrol on the course to open its lessons and questions.")
+        return course, outline, redirect(course)
+    return course, outline, None
+
+
+def _module_state(outline, slug):
+    for state in outline.modules:
+        if state.module.slug == slug:
+            return state
+    raise Http404("No such module in this course.")
+
+
+def _steps(outline):
+    """Every step of the course in order, as (url, title): lessons, then each module's questions."""
+    steps = []
+    for state in outline.modules:
+        steps += [(lesson.get_absolute_url(), lesson.title) for lesson in state.lessons]
+        if state.has_questions:
+            steps.append((state.quiz_url, f"Questions: {state.module.title}"))
+    return steps
+
+
+def _neighbours(outline, url):
+    steps = _steps(outline)
+    urls = [step[0] for step in steps]
+    index = urls.index(url) if url in urls else -1
+    previous = steps[index - 1] if index > 0 else None
+    following = steps[index + 1] if 0 <= index < len(steps) - 1 else None
+    return previous, following
+
+
+@login_required
+@require_POST
+def enrol(request, slug):
+    course = get_object_or_404(Course.objects.published(), slug=slug)
+    services.enrolment_create(user=request.user, course=course)
+    outline = course_outline(user=request.user, course=course)
+    if outline.has_started:
+        messages.success(
+            request, f"Welcome back to {course.title}: your progress is as you left it."
+        )
+    else:
+        messages.success(request, f"You are enrolled on {course.title}.")
+    return redirect(outline.resume_url())
+
+
+@login_required
+@require_POST
+def unenrol(request, slug):
+    course = get_object_or_404(Course, slug=slug)
+    services.enrolment_cancel(user=request.user, course=course)
+    messages.success(
+        request,
+        f"You have left {course.title}. Your progress is kept if you enrol again.",
+    )
+    return redirect("courses:dashboard")
+
+
+@login_required
+def resume(request, slug):
+    course, outline, refusal = _course_for_learner(request, slug)
+    return refusal or redirect(outline.resume_url())
+
+
+@login_required
+def module_detail(request, course, module):
+    course, outline, refusal = _course_for_learner(request, course)
+    if refusal:
+        return refusal
+    state = _module_state(outline, module)
+    return render(
+        request,
+        "courses/module_detail.html",
+        {"course": course, "outline": outline, "state": state, "module": state.module},
+    )
+
+
+@login_required
+def lesson_detail(request, course, module, lesson):
+    course, outline, refusal = _course_for_learner(request, course)
+    if refusal:
+        return refusal
+    state = _module_state(outline, module)
+    current = next((item for item in state.lessons if item.slug == lesson), None)
+    if current is None:
+        raise Http404("No such lesson in this module.")
+    previous, following = _neighbours(outline, current.get_absolute_url())
+    return render(
+        request,
+        "courses/lesson_detail.html",
+        {
+            "course": course,
+            "outline": outline,
+            "state": state,
+            "module": state.module,
+            "lesson": current,
+            "position": state.lessons.index(current) + 1,
+            "is_done": current.pk in state.done_lesson_ids,
+            "previous": previous,
+            "next": following,
+        },
+    )
+
+
+@login_required
+@require_POST
+def lesson_mark(request, course, module, lesson):
+    """Mark a lesson complete (or, with ``undo``, not complete) and go on to the next step."""
+    course, outline, refusal = _course_for_learner(request, course)
+    if refusal:
+        return refusal
+    state = _module_state(outline, module)
+    current = next((item for item in state.lessons if item.slug == lesson), None)
+    if current is None or not current.is_published:
+        raise Http404("No such lesson in this module.")
+    if request.POST.get("undo"):
+        services.lesson_uncomplete(user=request.user, lesson=current)
+        messages.info(request, f"“{current.title}” is no longer marked complete.")
+        return redirect(current)
+    had_certificate = outline.certificate is not None
+    services.lesson_complete(user=request.user, lesson=current)
+    outline = course_outline(user=request.user, course=course)
+    if outline.certificate is not None and not had_certificate:
+        messages.success(request, f"You have completed {course.title}: your certificate is ready.")
+        return redirect("courses:dashboard")
+    _, following = _neighbours(outline, current.get_absolute_url())
+    messages.success(request, f"“{current.title}” marked complete.")
+    return redirect(following[0] if following else outline.resume_url())
+
+
+@login_required
+def quiz(request, course, module):
+    """A module's questions: what to expect and earlier attempts; POST starts (or resumes) one."""
+    course, outline, refusal = _course_for_learner(request, course)
+    if refusal:
+        return refusal
+    state = _module_state(outline, module)
+    if not state.has_questions:
+        raise Http404("This module has no questions.")
+    if request.method == "POST":
+        if not state.module.is_published:
+            messages.info(request, "Questions of a draft module can be read here but not taken.")
+            return redirect(state.quiz_url)
+        attempt = services.attempt_start(user=request.user, module=state.module)
+        return redirect(
+            "courses:attempt-question", pk=attempt.pk, number=_first_unanswered(attempt)
+        )
+    attempts = list(Attempt.objects.filter(user=request.user, module=state.module))
+    previous, following = _neighbours(outline, state.quiz_url)
+    return render(
+        request,
+        "courses/quiz.html",
+        {
+            "course": course,
+            "outline": outline,
+            "state": state,
+            "module": state.module,
+            "attempts": attempts,
+            "open_attempt": next((a for a in attempts if not a.is_finished), None),
+            "previous": previous,
+            "next": following,
+        },
+    )
+
+
+def _own_attempt(request, pk):
+    """The learner's own attempt; anyone else's is a 404, as if it did not exist."""
+    return get_object_or_404(
+        Attempt.objects.select_related("module__course"), pk=pk, user=request.user
+    )
+
+
+def _first_unanswered(attempt) -> int:
+    """The number (1-based) of the attempt's first question without an answer."""
+    answered = set(attempt.answers.values_list("question_id", flat=True))
+    for number, question_id in enumerate(attempt.question_ids, start=1):
+        if question_id not in answered:
+            return number
+    return len(attempt.question_ids)
+
+
+@login_required
+def attempt_question(request, pk, number):
+    """Question ``number`` of an attempt: the form, then (after answering) the feedback."""
+    attempt = _own_attempt(request, pk)
+    if not 1 <= number <= len(attempt.question_ids):
+        raise Http404("No such question in this attempt.")
+    question = Question.objects.filter(
+        pk=attempt.question_ids[number - 1], module=attempt.module
+    ).first()
+    error = None
+    if request.method == "POST":
+        choice = request.POST.get("choice")
+        if question is None or str(request.POST.get("question")) != str(question.pk):
+            raise BadRequest("The answer does not belong to this question.")
+        if not choice:
+            error = "Choose an answer before you check it."
+        else:
+            try:
+                services.answer_submit(
+                    attempt=attempt, question_id=request.POST.get("question"), choice=choice
+                )
+            except services.AnswerRejected as rejected:
+                raise BadRequest(str(rejected)) from None
+            return redirect("courses:attempt-question", pk=attempt.pk, number=number)
+    answers = {a.question_id: a for a in attempt.answers.all()}
+    answer = answers.get(question.pk) if question else None
+    attempt.refresh_from_db()
+    total = len(attempt.question_ids)
+    return render(
+        request,
+        "courses/attempt_question.html",
+        {
+            "attempt": attempt,
+            "module": attempt.module,
+            "course": attempt.module.course,
+            "question": question,
+            "answer": answer,
+            "number": number,
+            "total": total,
+            "is_last": number == total,
+            "answered_percent": round(100 * len(answers) / total),
+            "error": error,
+        },
+    )
+
+
+@login_required
+def attempt_result(request, pk):
+    """The score of a finished attempt, pass or fail, each answer beside the correct one."""
+    attempt = _own_attempt(request, pk)
+    if not attempt.is_finished:
+        messages.info(request, "Answer every question to see your score.")
+        return redirect(
+            "courses:attempt-question", pk=attempt.pk, number=_first_unanswered(attempt)
+        )
+    positions = {question_id: n for n, question_id in enumerate(attempt.question_ids, start=1)}
+    answers = sorted(
+        ((positions[a.question_id], a) for a in attempt.answers.select_related("question")),
+        key=lambda pair: pair[0],
+    )
+    outline = course_outline(user=request.user, course=attempt.module.course)
+    return render(
+        request,
+        "courses/attempt_result.html",
+        {
+            "attempt": attempt,
+            "module": attempt.module,
+            "course": attempt.module.course,
+            "answers": answers,
+            "outline": outline,
+            "next_url": outline.resume_url(),
+        },
+    )
+
+
+def certificate_verify(request, code):
+    """Public: the facts of a certificate found by its code, or that it was revoked."""
+    certificate = get_object_or_404(Certificate, code=code.upper())
+    return render(request, "courses/certificate_verify.html", {"certificate": certificate})
+
+
+@login_required
+def certificate_pdf(request, code):
+    """The learner's own certificate as a PDF, with a QR code of its verification page."""
+    certificate = get_object_or_404(Certificate, code=code.upper())
+    if certificate.user_id != request.user.pk and not request.user.has_perm(
+        "courses.view_certificate"
+    ):
+        raise Http404("No such certificate.")
+    if certificate.is_revoked:
+        messages.error(request, "This certificate has been revoked, so it cannot be downloaded.")
+        return redirect(certificate)
+    verify_url = request.build_absolute_uri(certificate.get_absolute_url())
+    response = HttpResponse(
+        certificate_pdf_bytes(certificate, verify_url=verify_url), content_type="application/pdf"
+    )
+    response["Content-Disposition"] = f'attachment; filename="irlearn-certificate-{code}.pdf"'
+    return response

@@ -1,8 +1,10 @@
 import json
 
+from django.db.models import Prefetch
 from django.utils.safestring import mark_safe
 from django.views.generic import DetailView, TemplateView
 
+from courses.models import Module
 from procedures.models import Category, ImagingModality, Procedure
 
 
@@ -64,6 +66,13 @@ class ProcedureDetailView(DetailView):
                 "guidance",
                 "figures",
                 "related__category",
+                # "Learn more in these modules": published modules of published courses.
+                Prefetch(
+                    "modules",
+                    queryset=Module.objects.published()
+                    .select_related("course")
+                    .order_by("course__order", "order"),
+                ),
             )
         )
 

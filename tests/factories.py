@@ -144,3 +144,93 @@ class FigureFactory(factory.django.DjangoModelFactory):
     caption = "Where the tube goes."
     credit = "Drawn for IRLearn"
     order = factory.Sequence(lambda n: n)
+
+
+# E-learning.
+
+
+class CourseFactory(factory.django.DjangoModelFactory):
+    """A published course (pass status="draft" for a draft)."""
+
+    class Meta:
+        model = "courses.Course"
+
+    title = factory.Sequence(lambda n: f"Course {n}")
+    slug = factory.LazyAttribute(lambda o: slugify(o.title))
+    summary = factory.LazyAttribute(lambda o: f"A short course: {o.title}.")
+    audience = "Foundation doctors and medical students."
+    outcomes = "Explain what the procedure is\nDescribe the aftercare"
+    cpd_hours = "2.0"
+    status = "published"
+    published_at = factory.LazyFunction(timezone.now)
+
+
+class ModuleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "courses.Module"
+
+    course = factory.SubFactory(CourseFactory)
+    title = factory.Sequence(lambda n: f"Module {n}")
+    slug = factory.LazyAttribute(lambda o: slugify(o.title))
+    summary = "What this module covers."
+    estimated_minutes = 20
+    pass_mark = 80
+    status = "published"
+    order = factory.Sequence(lambda n: n)
+
+
+class LessonFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "courses.Lesson"
+
+    module = factory.SubFactory(ModuleFactory)
+    title = factory.Sequence(lambda n: f"Lesson {n}")
+    slug = factory.LazyAttribute(lambda o: slugify(o.title))
+    body = "## Key points\n\nA nephrostomy drains urine from the kidney."
+    estimated_minutes = 5
+    status = "published"
+    order = factory.Sequence(lambda n: n)
+
+
+class QuestionFactory(factory.django.DjangoModelFactory):
+    """A five-option question whose answer is B."""
+
+    class Meta:
+        model = "courses.Question"
+
+    module = factory.SubFactory(ModuleFactory)
+    stem = factory.Sequence(lambda n: f"Question {n}: which is the single best answer?")
+    option_a = "Option A"
+    explanation_a = "A is wrong."
+    option_b = "Option B"
+    explanation_b = "B is right."
+    option_c = "Option C"
+    explanation_c = "C is wrong."
+    option_d = "Option D"
+    explanation_d = "D is wrong."
+    option_e = "Option E"
+    explanation_e = "E is wrong."
+    correct = "b"
+    learning_point = "B is the best answer."
+    order = factory.Sequence(lambda n: n)
+
+
+class EnrolmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "courses.Enrolment"
+
+    user = factory.SubFactory(UserFactory)
+    course = factory.SubFactory(CourseFactory)
+
+
+def course_with_content(*, modules=2, lessons=3, questions=5, **course_fields):
+    """A published course with ``modules`` modules, each with ``lessons`` lessons and
+    ``questions`` questions (all answered B)."""
+    course = CourseFactory(**course_fields)
+    for m in range(modules):
+        module = ModuleFactory(course=course, title=f"{course.title} module {m + 1}", order=m)
+        for n in range(lessons):
+            LessonFactory(module=module, title=f"{module.title} lesson {n + 1}", order=n)
+        for n in range(questions):
+            QuestionFactory(module=module, order=n)
+    return course

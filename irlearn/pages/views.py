@@ -2,6 +2,7 @@ from django.http import Http404
 from django.shortcuts import render
 from django.views.generic import DetailView, TemplateView
 
+from courses.models import Course, Module
 from irlearn.pages.models import Page, PrivacyPolicy
 from procedures.models import Procedure
 
@@ -32,7 +33,7 @@ def csrf_failure(request, reason=""):
 
 
 class SearchView(TemplateView):
-    """Site search from the header box: procedures (and, with the e-learning, courses)."""
+    """Site search from the header box: procedures, courses and modules."""
 
     template_name = "pages/search.html"
     max_query_length = 200
@@ -40,7 +41,16 @@ class SearchView(TemplateView):
     def get_context_data(self, **kwargs):
         query = " ".join(self.request.GET.get("q", "").split())[: self.max_query_length]
         procedures = Procedure.objects.search(query) if query else []
-        return super().get_context_data(search_query=query, procedures=procedures, **kwargs)
+        courses = list(Course.objects.search(query)[:20]) if query else []
+        modules = list(Module.objects.search(query)[:20]) if query else []
+        return super().get_context_data(
+            search_query=query,
+            procedures=procedures,
+            courses=courses,
+            modules=modules,
+            result_count=len(procedures) + len(courses) + len(modules),
+            **kwargs,
+        )
 
 
 def robots_txt(request):

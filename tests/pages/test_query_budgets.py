@@ -10,7 +10,7 @@ PAGE_QUERIES = {
     "about": 1,  # the page
     "privacy": 1,  # the page
     "procedures:index": 4,  # modalities, procedures, their guidance, categories
-    "pages:search": 2,  # procedures with categories, their guidance
+    "pages:search": 4,  # procedures with categories, their guidance; courses; modules
 }
 # Every page's footer says "Join N+ subscribers": one COUNT when the cache is cold (each test
 # starts with an empty cache), none for the next hour.

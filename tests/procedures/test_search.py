@@ -96,7 +96,7 @@ def test_search_finds_a_procedure_by_its_title(client, library):
     assert titles(response)[0] == "Nephrostomy"
     assertContains(response, f'href="{library["nephrostomy"].get_absolute_url()}"')
     assertContains(response, "procedure")
-    assertContains(response, "found for “nephrostomy”.")
+    assertContains(response, "for “nephrostomy”: ")
 
 
 @pytest.mark.parametrize(
@@ -163,7 +163,7 @@ def test_search_with_no_match_suggests_what_to_try(client, library):
     response = search(client, "craniotomy")
 
     assert titles(response) == []
-    assertContains(response, "0 procedures found for “craniotomy”.")
+    assertContains(response, "0 results for “craniotomy”: 0 procedures, 0 courses and 0 modules.")
     assertContains(response, f'<a href="{reverse("procedures:index")}">browse the library</a>')
 
 
@@ -177,7 +177,7 @@ def test_empty_search_shows_a_hint_and_no_results(
 
     assert response.context["procedures"] == []
     assertContains(response, "Type the name or abbreviation of a procedure")
-    assertNotContains(response, "found for")
+    assertNotContains(response, "results for")
 
 
 @pytest.mark.parametrize("query", BAD_QUERIES)

@@ -5,6 +5,7 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from courses.demo import course_catalogue_seed
 from irlearn.accounts.models import User
 from irlearn.accounts.roles import CONTENT_EDITORS, SUBSCRIBER_MANAGERS
 from procedures.demo import procedure_library_seed
@@ -34,6 +35,11 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"Procedure library: {library['categories']} categories and "
                 f"{library['procedures']} procedures added."
+            )
+            catalogue = course_catalogue_seed()
+            self.stdout.write(
+                f"E-learning: {catalogue['courses']} courses, {catalogue['modules']} modules, "
+                f"{catalogue['lessons']} lessons and {catalogue['questions']} questions added."
             )
             if not no_accounts:
                 if not settings.DEBUG:

@@ -1,0 +1,113 @@
+"""Demo e-learning: one folder per course (see FORMAT.md), loaded by `manage.py seed_demo`.
+
+`course_catalogue_seed()` creates what is missing and never overwrites what exists: running it
+again changes nothing, and editors' changes to demo courses survive. Modules link to the demo
+procedures, so the procedure library is loaded first.
+"""
+
+import tomllib
+from decimal import Decimal
+from pathlib import Path
+
+from django.core.files import File
+from django.db import transaction
+from django.utils import timezone
+
+from courses.models import Course, Lesson, LessonFigure, Module, Question, Status
+from procedures.models import Procedure
+
+DEMO_DIR = Path(__file__).resolve().parent
+PROCEDURE_FIGURES_DIR = DEMO_DIR.parent.parent / "procedures" / "demo" / "figures"
+
+
+def _load(path: Path) -> dict:
+    with open(path, "rb") as file:
+        return tomllib.load(file)
+
+
+def _figure_path(course_dir: Path, name: str) -> Path:
+    local = course_dir / name
+    return local if local.exists() else PROCEDURE_FIGURES_DIR / name
+
+
+def course_catalogue_seed() -> dict:
+    """Load the demo courses; returns how many courses, modules, lessons and questions were new."""
+    created = {"courses": 0, "modules": 0, "lessons": 0, "questions": 0}
+    procedures = {p.slug: p for p in Procedure.objects.all()}
+    with transaction.atomic():
+        for course_dir in sorted(p for p in DEMO_DIR.iterdir() if (p / "course.toml").exists()):
+            data = _load(course_dir / "course.toml")
+            course = Course.objects.filter(slug=data["slug"]).first()
+            if course is not None:
+                continue
+            course = Course(
+                title=data["title"],
+                slug=data["slug"],
+                order=data.get("order", 0),
+                summary=data["summary"],
+                audience=data["audience"],
+                outcomes="\n".join(data["outcomes"]),
+                cpd_hours=Decimal(str(data["cpd_hours"])),
+                cover_alt=data.get("cover_alt", ""),
+                status=Status.PUBLISHED,
+                published_at=timezone.now(),
+            )
+            if data.get("cover"):
+                with open(course_dir / data["cover"], "rb") as image:
+                    course.cover.save(data["cover"], File(image), save=False)
+            course.save()
+            created["courses"] += 1
+            for order, path in enumerate(sorted(course_dir.glob("[0-9][0-9]-*.toml"))):
+                _module_seed(course, course_dir, _load(path), order, procedures, created)
+    return created
+
+
+def _module_seed(course, course_dir, data, order, procedures, created):
+    module = Module.objects.create(
+        course=course,
+        title=data["title"],
+        slug=data["slug"],
+        summary=data["summary"],
+        estimated_minutes=data.get("minutes", 20),
+        pass_mark=data.get("pass_mark", 80),
+        status=Status.PUBLISHED,
+        order=order,
+    )
+    module.procedures.set(
+        [procedures[slug] for slug in data.get("procedures", []) if slug in procedures]
+    )
+    created["modules"] += 1
+    for lesson_order, item in enumerate(data.get("lesson", [])):
+        lesson = Lesson.objects.create(
+            module=module,
+            title=item["title"],
+            slug=item["slug"],
+            body=item["body"].strip(),
+            estimated_minutes=item.get("minutes", 5),
+            status=Status.PUBLISHED,
+            order=lesson_order,
+        )
+        created["lessons"] += 1
+        for figure_order, figure in enumerate(item.get("figure", [])):
+            with open(_figure_path(course_dir, figure["file"]), "rb") as image:
+                LessonFigure.objects.create(
+                    lesson=lesson,
+                    image=File(image, name=figure["file"]),
+                    alt_text=figure["alt"],
+                    caption=figure.get("caption", ""),
+                    credit=figure.get("credit", ""),
+                    order=figure_order,
+                )
+    for question_order, item in enumerate(data.get("question", [])):
+        options = dict(zip(Question.LETTERS, item["options"], strict=False))
+        explanations = dict(zip(Question.LETTERS, item["explanations"], strict=False))
+        Question.objects.create(
+            module=module,
+            stem=item["stem"].strip(),
+            correct=Question.LETTERS[item["correct"] - 1],
+            learning_point=item["learning_point"].strip(),
+            order=question_order,
+            **{f"option_{letter}": text for letter, text in options.items()},
+            **{f"explanation_{letter}": text for letter, text in explanations.items()},
+        )
+        created["questions"] += 1
