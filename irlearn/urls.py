@@ -4,6 +4,7 @@ from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path, re_path
 from django.views.static import serve
 
+from courses.sitemaps import CourseSitemap
 from irlearn.pages.sitemaps import PageSitemap, StaticViewSitemap
 from irlearn.pages.views import HomeView, PageDetailView, privacy_policy, robots_txt
 from procedures.sitemaps import CategorySitemap, ProcedureSitemap
@@ -13,6 +14,7 @@ SITEMAPS = {
     "about": PageSitemap,
     "categories": CategorySitemap,
     "procedures": ProcedureSitemap,
+    "courses": CourseSitemap,
 }
 
 admin.site.site_header = "IRLearn administration"
