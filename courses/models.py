@@ -161,7 +161,8 @@ class Module(models.Model):
 
 
 class Lesson(MarkdownBodyMixin, models.Model):
-    markdown_heading_level = 2
+    # The lesson's title is the page's <h1>: an editor's "##" becomes <h2> (and "#" is dropped).
+    markdown_heading_level = 1
 
     module = models.ForeignKey(Module, on_delete=models.CASCADE, related_name="lessons")
     title = models.CharField(max_length=200)

@@ -158,6 +158,8 @@ def course_outlines(*, user, courses, include_drafts=False, with_figures=False) 
         )
         passed = set(
             Attempt.objects.filter(user=user, module__course__in=courses, passed=True)
+            # Without order_by(), the default ordering joins DISTINCT: a row per attempt.
+            .order_by()
             .values_list("module_id", flat=True)
             .distinct()
         )

@@ -71,17 +71,18 @@ class CourseDetailView(DetailView):
         return super().get_context_data(outline=outline, **kwargs)
 
 
-def _course_for_learner(request, slug):
+def _course_for_learner(request, slug, *, with_figures=False):
     """The course and the learner's outline, or a redirect when they may not open its lessons.
 
     Staff open any lesson, draft or not, without enrolling: that is how they preview.
+    Only the lesson page shows figures: the others save the query that fetches them.
     """
     course = get_object_or_404(Course.objects.visible_to(request.user), slug=slug)
     outline = course_outline(
         user=request.user,
         course=course,
         include_drafts=request.user.is_staff,
-        with_figures=True,
+        with_figures=with_figures,
     )
     if not outline.is_enrolled and not request.user.is_staff:
         messages.info(request, "Enrol on the course to open its lessons and questions.")
@@ -163,7 +164,7 @@ def module_detail(request, course, module):
 
 @login_required
 def lesson_detail(request, course, module, lesson):
-    course, outline, refusal = _course_for_learner(request, course)
+    course, outline, refusal = _course_for_learner(request, course, with_figures=True)
     if refusal:
         return refusal
     state = _module_state(outline, module)
@@ -361,5 +362,6 @@ def certificate_pdf(request, code):
     response = HttpResponse(
         certificate_pdf_bytes(certificate, verify_url=verify_url), content_type="application/pdf"
     )
-    response["Content-Disposition"] = f'attachment; filename="irlearn-certificate-{code}.pdf"'
+    filename = f"irlearn-certificate-{certificate.code}.pdf"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
