@@ -139,7 +139,8 @@ def module_complete_if_done(*, user, module: Module) -> ModuleCompletion | None:
         # One learner's completions are decided one at a time: two tabs finishing the last two
         # lessons at once would otherwise each miss the other's uncommitted row, and neither
         # would complete the module. Waiting on this lock, the second sees the first's commit.
-        list(type(user).objects.select_for_update().filter(pk=user.pk).values_list("pk"))
+        # (user._meta.model, not type(user): a view passes request.user, a SimpleLazyObject.)
+        list(user._meta.model.objects.select_for_update().filter(pk=user.pk).values_list("pk"))
         completion = ModuleCompletion.objects.filter(user=user, module=module).first()
         if completion is not None:
             return completion

@@ -1,0 +1,762 @@
+"""The e-learning in the admin, for the Content editors group.
+
+Editors build courses here: a course's modules, a module's lessons and questions, each in the
+order learners meet them (drag the rows to reorder). What learners do (enrolments, progress,
+attempts, completions) is written by courses.services and only read here. Certificates are read
+too, and change only through the revoke and reinstate actions. Each course has a report: how
+many learners enrolled, started and finished, and how each question fares.
+"""
+
+import csv
+from dataclasses import dataclass
+
+from adminsortable2.admin import SortableAdminBase, SortableAdminMixin, SortableInlineAdminMixin
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.utils import unquote
+from django.contrib.admin.widgets import AdminTextareaWidget
+from django.contrib.auth import get_permission_codename
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Avg, Count, Exists, FloatField, Max, OuterRef, Q
+from django.db.models.functions import Cast
+from django.http import Http404, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from simple_history.admin import SimpleHistoryAdmin
+
+from courses.models import (
+    Answer,
+    Attempt,
+    Certificate,
+    Course,
+    Enrolment,
+    Lesson,
+    LessonFigure,
+    LessonProgress,
+    Module,
+    ModuleCompletion,
+    Question,
+    Status,
+)
+from courses.services import certificate_reinstate, certificate_revoke, module_duplicate
+from irlearn.newsletter.admin import ReadOnlyAdmin
+
+ON_LIST_AND_FORM = [admin.ActionLocation.CHANGE_LIST, admin.ActionLocation.CHANGE_FORM]
+
+# A question fewer than this share of learners answer correctly is worth a second look: the
+# stem may be ambiguous, or the keyed answer wrong.
+CHECK_BELOW_PERCENT = 40
+
+
+def next_order(queryset) -> int:
+    """The order that puts a new row after every row of ``queryset``."""
+    return (queryset.aggregate(top=Max("order"))["top"] or 0) + 1
+
+
+def status_set(queryset, status) -> int:
+    """Give every row of ``queryset`` ``status``; returns how many changed.
+
+    Saves row by row rather than update(): the history records each change, and a course
+    published for the first time gets its publication date in save(). Locks through the
+    primary keys because the admin's queryset may be annotated (GROUP BY), and PostgreSQL
+    refuses FOR UPDATE with GROUP BY.
+    """
+    model = queryset.model
+    with transaction.atomic():
+        rows = model.objects.select_for_update().filter(pk__in=queryset.values("pk"))
+        count = 0
+        for row in rows.exclude(status=status):
+            row.status = status
+            row.save()
+            count += 1
+    return count
+
+
+def preview_link(obj, noun, *, live):
+    """A link to ``obj`` on the site: the live page, or the draft as learners will see it."""
+    if not obj.pk:
+        return f"Save the {noun} to preview it."
+    label = "Open the live page" if live else "Preview the draft as learners will see it"
+    return format_html('<a href="{}">{}</a>', obj.get_absolute_url(), label)
+
+
+class ModuleChoiceMixin:
+    """Module menus read "Course: Module", since two courses may each have an "Introduction"."""
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "module":
+            kwargs.setdefault(
+                "queryset",
+                Module.objects.select_related("course").order_by(
+                    "course__order", "course__title", "order", "pk"
+                ),
+            )
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name == "module":
+            field.label_from_instance = lambda module: f"{module.course}: {module}"
+        return field
+
+
+# Courses.
+
+
+class ModuleInline(SortableInlineAdminMixin, admin.TabularInline):
+    """A course's modules, to reorder and to glance over.
+
+    Modules are added, and deleted, on their own page: a module needs a summary this table has
+    no room for, and deleting one takes its lessons, questions and learners' attempts with it,
+    which only the delete page (with its list of what goes) should do.
+    """
+
+    model = Module
+    fields = ["title", "slug", "status", "estimated_minutes", "pass_mark"]
+    extra = 0
+    show_change_link = True
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Course)
+class CourseAdmin(SortableAdminMixin, SimpleHistoryAdmin):
+    list_display = ["title", "status", "cpd_hours", "module_count", "updated_at", "report_link"]
+    list_filter = ["status"]
+    search_fields = ["title", "summary"]
+    ordering = ["order"]
+    prepopulated_fields = {"slug": ["title"]}
+    readonly_fields = ["published_at"]
+    inlines = [ModuleInline]
+    actions = ["publish", "unpublish"]
+    save_on_top = True
+    history_list_display = ["status"]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "title",
+                    "slug",
+                    "summary",
+                    "audience",
+                    "outcomes",
+                    "cpd_hours",
+                    ("status", "published_at"),
+                ]
+            },
+        ),
+        ("Cover", {"fields": ["cover", "cover_alt"]}),
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(module_total=Count("modules"))
+
+    @admin.display(description="modules", ordering="module_total")
+    def module_count(self, course):
+        return course.module_total
+
+    @admin.display(description="report")
+    def report_link(self, course):
+        return format_html(
+            '<a href="{}">Report</a>', reverse("admin:courses_course_report", args=[course.pk])
+        )
+
+    @admin.action(description="Publish selected courses", permissions=["change"])
+    def publish(self, request, queryset):
+        count = status_set(queryset, Status.PUBLISHED)
+        self.message_user(request, f"Published {count} course(s).", messages.SUCCESS)
+
+    @admin.action(description="Unpublish selected courses (back to draft)", permissions=["change"])
+    def unpublish(self, request, queryset):
+        count = status_set(queryset, Status.DRAFT)
+        self.message_user(request, f"Returned {count} course(s) to draft.", messages.SUCCESS)
+
+    # The report.
+
+    def get_urls(self):
+        info = f"{self.opts.app_label}_{self.opts.model_name}"
+        return [
+            path(
+                "<path:object_id>/report/",
+                self.admin_site.admin_view(self.report_view),
+                name=f"{info}_report",
+            ),
+            path(
+                "<path:object_id>/report.csv",
+                self.admin_site.admin_view(self.report_csv_view),
+                name=f"{info}_report_csv",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _report_course(self, request, object_id):
+        course = Course.objects.filter(pk=unquote(object_id)).first()
+        if course is None:
+            raise Http404("No such course.")
+        if not self.has_view_permission(request, course):
+            raise PermissionDenied
+        return course
+
+    def report_view(self, request, object_id):
+        course = self._report_course(request, object_id)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Report: {course}",
+            "subtitle": None,
+            "opts": self.opts,
+            "course": course,
+            "report": course_report(course),
+            "check_below": CHECK_BELOW_PERCENT,
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/courses/course/report.html", context)
+
+    def report_csv_view(self, request, object_id):
+        course = self._report_course(request, object_id)
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        filename = f"{course.slug}-report-{timezone.localdate():%Y-%m-%d}.csv"
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        writer = csv.writer(response)
+        for row in course_report(course).csv_rows():
+            writer.writerow([csv_cell(value) for value in row])
+        return response
+
+
+@dataclass(frozen=True)
+class QuestionFigures:
+    question: Question
+    answers: int
+    correct: int
+
+    @property
+    def percent_correct(self) -> int | None:
+        return round(100 * self.correct / self.answers) if self.answers else None
+
+    @property
+    def needs_checking(self) -> bool:
+        return self.answers > 0 and 100 * self.correct < CHECK_BELOW_PERCENT * self.answers
+
+
+@dataclass(frozen=True)
+class CourseReport:
+    enrolled: int
+    started: int
+    completed: int
+    finished_attempts: int
+    average_score: int | None
+    modules: list  # [(module, [QuestionFigures, ...]), ...] in the course's order
+
+    def csv_rows(self):
+        """The report as rows of section, module, question, answers, percent correct.
+
+        The summary rows come first and use the same columns: the figure goes under
+        "answers" (a count) and, for the attempts, the average score under "percent".
+        """
+        yield ["section", "module", "question", "answers", "percent correct"]
+        yield ["summary", "", "learners enrolled", self.enrolled, ""]
+        yield ["summary", "", "learners started", self.started, ""]
+        yield ["summary", "", "learners completed (certificates not revoked)", self.completed, ""]
+        yield [
+            "summary",
+            "",
+            "finished attempts (average score)",
+            self.finished_attempts,
+            "" if self.average_score is None else self.average_score,
+        ]
+        for module, rows in self.modules:
+            for row in rows:
+                stem = " ".join(row.question.stem.split())
+                percent = row.percent_correct
+                yield [
+                    "question",
+                    module.title,
+                    stem,
+                    row.answers,
+                    "" if percent is None else percent,
+                ]
+
+
+def course_report(course: Course) -> CourseReport:
+    """How ``course`` is doing, in five queries however many learners and questions it has.
+
+    Enrolled and started count active enrolments only; completed counts certificates that are
+    not revoked; answers count every answer given, by anyone, to the course's questions.
+    """
+    did_something = Exists(
+        LessonProgress.objects.filter(user=OuterRef("user"), lesson__module__course=course)
+    ) | Exists(Attempt.objects.filter(user=OuterRef("user"), module__course=course))
+    learners = Enrolment.objects.filter(course=course, is_active=True).aggregate(
+        enrolled=Count("pk"), started=Count("pk", filter=did_something)
+    )
+    attempts = Attempt.objects.filter(
+        module__course=course, finished_at__isnull=False, total__gt=0
+    ).aggregate(
+        finished=Count("pk"),
+        average=Avg(Cast("score", FloatField()) * 100 / Cast("total", FloatField())),
+    )
+    completed = Certificate.objects.filter(course=course, revoked_at__isnull=True).count()
+    questions = (
+        Question.objects.filter(module__course=course)
+        .only("pk", "module_id", "stem", "order")
+        .annotate(
+            answer_total=Count("answers"),
+            correct_total=Count("answers", filter=Q(answers__is_correct=True)),
+        )
+        .order_by("order", "pk")
+    )
+    by_module = {}
+    for question in questions:
+        by_module.setdefault(question.module_id, []).append(
+            QuestionFigures(question, question.answer_total, question.correct_total)
+        )
+    modules = course.modules.order_by("order", "pk")
+    average = attempts["average"]
+    return CourseReport(
+        enrolled=learners["enrolled"],
+        started=learners["started"],
+        completed=completed,
+        finished_attempts=attempts["finished"],
+        average_score=None if average is None else round(float(average)),
+        modules=[(module, by_module.get(module.pk, [])) for module in modules],
+    )
+
+
+# A cell a spreadsheet would run as a formula; stems are free text.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value):
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+# Modules, lessons and questions.
+
+
+OPTIONS_REQUIRED = "Give options A to D."
+EXPLANATION_REQUIRED = "Explain why this option is right or wrong."
+OPTION_FIELDS = [(f"option_{letter}", f"explanation_{letter}") for letter in "abcde"]
+
+
+class QuestionForm(forms.ModelForm):
+    """A question with its errors where the editor will look for them, next to the field.
+
+    The model's constraints say the same things (and still run after this), but as one message
+    at the top of the form; these name the option that is missing or wrong.
+    """
+
+    class Meta:
+        model = Question
+        fields = [
+            "module",
+            "stem",
+            "image",
+            "image_alt",
+            *(f"{kind}_{letter}" for letter in "abcde" for kind in ("option", "explanation")),
+            "correct",
+            "learning_point",
+            "order",
+        ]
+        error_messages = {
+            **{f"option_{letter}": {"required": OPTIONS_REQUIRED} for letter in "abcd"},
+            **{f"explanation_{letter}": {"required": EXPLANATION_REQUIRED} for letter in "abcd"},
+            "correct": {"required": "Choose the correct answer."},
+        }
+        widgets = {
+            "stem": AdminTextareaWidget(attrs={"rows": 4}),
+            "learning_point": AdminTextareaWidget(attrs={"rows": 2}),
+            **{
+                f"explanation_{letter}": AdminTextareaWidget(attrs={"rows": 2})
+                for letter in "abcde"
+            },
+        }
+
+    def clean(self):
+        cleaned = super().clean()
+        if "option_e" in self.fields and "option_e" not in self.errors:
+            option_e = cleaned.get("option_e")
+            explanation_e = cleaned.get("explanation_e")
+            if option_e and not explanation_e and "explanation_e" not in self.errors:
+                self.add_error("explanation_e", EXPLANATION_REQUIRED)
+            if explanation_e and not option_e:
+                self.add_error("option_e", "Give option E, or clear its explanation.")
+            if cleaned.get("correct") == Question.Choice.E and not option_e:
+                self.add_error("correct", "Option E is empty, so it cannot be the correct answer.")
+        if cleaned.get("image") and not cleaned.get("image_alt") and "image_alt" in self.fields:
+            self.add_error("image_alt", "Describe the image.")
+        return cleaned
+
+
+class LessonInline(SortableInlineAdminMixin, admin.TabularInline):
+    """A module's lessons, to reorder and to glance over. A lesson is added, and deleted, on its
+    own page: its Markdown body needs room, and deleting takes learners' progress with it."""
+
+    model = Lesson
+    fields = ["title", "slug", "status", "estimated_minutes"]
+    extra = 0
+    show_change_link = True
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class QuestionInline(SortableInlineAdminMixin, admin.StackedInline):
+    model = Question
+    form = QuestionForm
+    extra = 0
+    show_change_link = True
+    classes = ["collapse"]
+    radio_fields = {"correct": admin.HORIZONTAL}
+    fieldsets = [
+        (None, {"fields": ["stem", ("image", "image_alt"), "order"]}),
+        ("Options", {"fields": OPTION_FIELDS}),
+        ("Answer", {"fields": ["correct", "learning_point"]}),
+    ]
+
+
+@admin.register(Module)
+class ModuleAdmin(SortableAdminBase, SimpleHistoryAdmin):
+    list_display = ["title", "course", "status", "lesson_count", "question_count", "updated_at"]
+    list_filter = ["course", "status"]
+    list_select_related = ["course"]
+    search_fields = ["title", "summary", "course__title"]
+    ordering = ["course__order", "course__title", "order", "pk"]
+    prepopulated_fields = {"slug": ["title"]}
+    autocomplete_fields = ["procedures"]
+    readonly_fields = ["preview"]
+    inlines = [LessonInline, QuestionInline]
+    actions = ["duplicate"]
+    save_on_top = True
+    history_list_display = ["status"]
+    fields = [
+        "course",
+        "title",
+        "slug",
+        "summary",
+        ("estimated_minutes", "pass_mark"),
+        "status",
+        "procedures",
+        "preview",
+    ]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                lesson_total=Count("lessons", distinct=True),
+                question_total=Count("questions", distinct=True),
+            )
+        )
+
+    @admin.display(description="lessons", ordering="lesson_total")
+    def lesson_count(self, module):
+        return module.lesson_total
+
+    @admin.display(description="questions", ordering="question_total")
+    def question_count(self, module):
+        return module.question_total
+
+    @admin.display(description="preview")
+    def preview(self, module):
+        live = module.pk and module.is_published and module.course.is_published
+        return preview_link(module, "module", live=live)
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.order = next_order(Module.objects.filter(course=obj.course))
+        super().save_model(request, obj, form, change)
+
+    @admin.action(
+        description="Duplicate",
+        description_plural="Duplicate selected modules",
+        permissions=["add"],
+        location=ON_LIST_AND_FORM,
+    )
+    def duplicate(self, request, queryset):
+        count = 0
+        for module in queryset.select_related("course"):
+            module_duplicate(module=module)
+            count += 1
+        copies = "copy" if count == 1 else "copies"
+        self.message_user(request, f"Created {count} draft {copies}.", messages.SUCCESS)
+
+
+class LessonFigureInline(SortableInlineAdminMixin, admin.StackedInline):
+    model = LessonFigure
+    extra = 0
+    fields = ["image", "alt_text", "caption", "credit"]
+
+
+@admin.register(Lesson)
+class LessonAdmin(ModuleChoiceMixin, SortableAdminBase, SimpleHistoryAdmin):
+    list_display = ["title", "module", "course", "status", "estimated_minutes", "updated_at"]
+    list_filter = ["module__course", "status"]
+    list_select_related = ["module__course"]
+    search_fields = ["title", "body"]
+    ordering = ["module__course__order", "module__order", "order", "pk"]
+    prepopulated_fields = {"slug": ["title"]}
+    fields = ["title", "slug", "module", "status", "estimated_minutes", "body", "preview_link"]
+    readonly_fields = ["preview_link"]
+    inlines = [LessonFigureInline]
+    save_on_top = True
+    history_list_display = ["status"]
+
+    @admin.display(description="course", ordering="module__course")
+    def course(self, lesson):
+        return lesson.module.course
+
+    @admin.display(description="preview")
+    def preview_link(self, lesson):
+        live = (
+            lesson.pk
+            and lesson.is_published
+            and lesson.module.is_published
+            and lesson.module.course.is_published
+        )
+        return preview_link(lesson, "lesson", live=live)
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.order = next_order(Lesson.objects.filter(module=obj.module))
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(Question)
+class QuestionAdmin(ModuleChoiceMixin, SimpleHistoryAdmin):
+    form = QuestionForm
+    list_display = ["__str__", "module", "course", "correct", "updated_at"]
+    list_filter = ["module__course"]
+    list_select_related = ["module__course"]
+    search_fields = ["stem", "learning_point"]
+    ordering = ["module__course__order", "module__order", "order", "pk"]
+    radio_fields = {"correct": admin.HORIZONTAL}
+    save_on_top = True
+    fieldsets = [
+        ("Question", {"fields": ["module", "stem", "image", "image_alt"]}),
+        (
+            "Options",
+            {
+                "fields": OPTION_FIELDS,
+                "description": "Options A to D are required, E is optional. Explain each one.",
+            },
+        ),
+        ("Answer", {"fields": ["correct", "learning_point"]}),
+    ]
+
+    @admin.display(description="course", ordering="module__course")
+    def course(self, question):
+        return question.module.course
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.order = next_order(Question.objects.filter(module=obj.module))
+        super().save_model(request, obj, form, change)
+
+
+# What learners did: written by courses.services, read here.
+
+
+@admin.register(Enrolment)
+class EnrolmentAdmin(ReadOnlyAdmin):
+    list_display = ["user", "course", "enrolled_at", "is_active", "unenrolled_at"]
+    list_filter = ["course", "is_active"]
+    list_select_related = ["user", "course"]
+    search_fields = ["user__email", "user__full_name"]
+    date_hierarchy = "enrolled_at"
+
+
+@admin.register(LessonProgress)
+class LessonProgressAdmin(ReadOnlyAdmin):
+    list_display = ["user", "lesson", "course", "completed_at"]
+    list_filter = ["lesson__module__course"]
+    list_select_related = ["user", "lesson__module__course"]
+    search_fields = ["user__email", "user__full_name"]
+    date_hierarchy = "completed_at"
+
+    @admin.display(description="course", ordering="lesson__module__course")
+    def course(self, progress):
+        return progress.lesson.module.course
+
+
+class AnswerInline(admin.TabularInline):
+    model = Answer
+    extra = 0
+    can_delete = False
+    fields = ["question", "choice", "is_correct", "answered_at"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("question")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Attempt)
+class AttemptAdmin(ReadOnlyAdmin):
+    list_display = ["user", "module", "started_at", "finished_at", "result", "passed"]
+    list_filter = ["module__course", "passed"]
+    list_select_related = ["user", "module"]
+    search_fields = ["user__email", "user__full_name"]
+    date_hierarchy = "started_at"
+    inlines = [AnswerInline]
+
+    @admin.display(description="score")
+    def result(self, attempt):
+        if not attempt.is_finished:
+            return "Unfinished"
+        return f"{attempt.score}/{attempt.total} ({attempt.percent}%)"
+
+
+@admin.register(ModuleCompletion)
+class ModuleCompletionAdmin(ReadOnlyAdmin):
+    list_display = ["user", "module", "course", "completed_at"]
+    list_filter = ["module__course"]
+    list_select_related = ["user", "module__course"]
+    search_fields = ["user__email", "user__full_name"]
+    date_hierarchy = "completed_at"
+
+    @admin.display(description="course", ordering="module__course")
+    def course(self, completion):
+        return completion.module.course
+
+
+# Certificates.
+
+
+class RevokedFilter(admin.SimpleListFilter):
+    title = "revoked"
+    parameter_name = "revoked"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Revoked"), ("no", "Valid")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(revoked_at__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(revoked_at__isnull=True)
+        return queryset
+
+
+class RevokeForm(forms.Form):
+    reason = forms.CharField(
+        max_length=300,
+        help_text="Why the certificate is no longer valid. Kept with the certificate.",
+        error_messages={"required": "Give the reason for revoking."},
+    )
+
+
+@admin.register(Certificate)
+class CertificateAdmin(ReadOnlyAdmin):
+    """Certificates are issued by the services and never edited: their facts are what the
+    learner was given. Revoking (with a reason) and reinstating are the only changes."""
+
+    list_display = ["code", "full_name", "course_title", "completed_on", "revoked"]
+    list_filter = [RevokedFilter, "course"]
+    list_select_related = ["user"]
+    search_fields = ["code", "full_name", "user__email"]
+    date_hierarchy = "issued_at"
+    fields = [
+        "code",
+        "user",
+        "full_name",
+        "course",
+        "course_title",
+        "cpd_hours",
+        "completed_on",
+        "issued_at",
+        "revoked_at",
+        "revoked_reason",
+        "verification_link",
+    ]
+    readonly_fields = fields
+    actions = ["revoke", "reinstate"]
+
+    @admin.display(description="revoked", boolean=True, ordering="revoked_at")
+    def revoked(self, certificate):
+        return certificate.is_revoked
+
+    @admin.display(description="verification page")
+    def verification_link(self, certificate):
+        return format_html(
+            '<a href="{}">Open the public verification page</a>', certificate.get_absolute_url()
+        )
+
+    def has_revoke_permission(self, request):
+        codename = get_permission_codename("change", self.opts)
+        return request.user.has_perm(f"{self.opts.app_label}.{codename}")
+
+    @admin.action(
+        permissions=["revoke"],
+        description="Revoke",
+        description_plural="Revoke selected certificates",
+        location=ON_LIST_AND_FORM,
+    )
+    def revoke(self, request, queryset):
+        """Ask for the reason first, on a page of its own, as Django's delete asks to confirm."""
+        certificates = Certificate.objects.filter(
+            pk__in=queryset.values("pk"), revoked_at__isnull=True
+        ).order_by("code")
+        if not certificates.exists():
+            self.message_user(request, "They are revoked already.", messages.WARNING)
+            return None
+        form = RevokeForm(request.POST if request.POST.get("post") == "yes" else None)
+        if form.is_valid():
+            count = certificate_revoke(
+                certificates=certificates, reason=form.cleaned_data["reason"]
+            )
+            self.message_user(
+                request,
+                f"Revoked {count} certificate(s): their verification pages now say so.",
+                messages.SUCCESS,
+            )
+            return None
+        # The action came from the list or from one certificate's page; answer to the same one.
+        action_field = next(
+            (
+                name
+                for name in (f"{admin.ActionLocation.CHANGE_FORM.value}-action", "action")
+                if name in request.POST
+            ),
+            "action",
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Revoke these certificates?",
+            "opts": self.opts,
+            "certificates": certificates,
+            "form": form,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "action_field": action_field,
+            "back_url": request.get_full_path(),
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(
+            request, "admin/courses/certificate/revoke_confirmation.html", context
+        )
+
+    @admin.action(
+        permissions=["revoke"],
+        description="Reinstate",
+        description_plural="Reinstate selected certificates",
+        location=ON_LIST_AND_FORM,
+    )
+    def reinstate(self, request, queryset):
+        count = certificate_reinstate(
+            certificates=Certificate.objects.filter(pk__in=queryset.values("pk"))
+        )
+        self.message_user(request, f"Reinstated {count} certificate(s).", messages.SUCCESS)
