@@ -156,7 +156,9 @@ def test_learner_searches_an_abbreviation_from_the_header_and_opens_the_result(p
 def test_search_with_no_results_suggests_browsing(page, library):
     page.goto("/search/?q=craniotomy")
 
-    expect(page.get_by_role("status")).to_have_text("0 results for “craniotomy”: 0 procedures, 0 courses and 0 modules.")
+    expect(page.get_by_role("status")).to_have_text(
+        "0 results for “craniotomy”: 0 procedures, 0 courses and 0 modules."
+    )
     page.get_by_role("link", name="browse the library").click()
 
     expect(page.get_by_role("heading", level=1, name="Procedure library")).to_be_visible()
