@@ -108,6 +108,11 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# `make bench` only: the bench app (its data generator and a bare reference view at /bench/bare/).
+BENCH = env.bool("DJANGO_BENCH", default=False)
+if BENCH:
+    INSTALLED_APPS += ["bench"]
+
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://irlearn")}
 
 # Background work: django.tasks with the database backend (`manage.py db_worker`) by default;
@@ -248,6 +253,8 @@ ADMINS = env.list("DJANGO_ADMINS", default=[])
 
 # Newsletter: how many send tasks work on one issue at once, how long a worker holds the
 # deliveries it has claimed (keep it well above EMAIL_TIMEOUT), and the domain of Message-IDs.
+# Sign-ups from one IP address per hour (the footer form); raised only for load tests.
+NEWSLETTER_SUBSCRIBE_LIMIT_PER_HOUR = env.int("NEWSLETTER_SUBSCRIBE_LIMIT_PER_HOUR", default=10)
 NEWSLETTER_SEND_TASKS = env.int("NEWSLETTER_SEND_TASKS", default=2)
 NEWSLETTER_LEASE_SECONDS = env.int("NEWSLETTER_LEASE_SECONDS", default=120)
 NEWSLETTER_MESSAGE_ID_DOMAIN = env("NEWSLETTER_MESSAGE_ID_DOMAIN", default="irlearn.localhost")

@@ -38,6 +38,11 @@ urlpatterns = [
     path("robots.txt", robots_txt, name="robots-txt"),
 ]
 
+if settings.BENCH:
+    from bench.views import bare
+
+    urlpatterns += [path("bench/bare/", bare, name="bench-bare")]
+
 if settings.SERVE_MEDIA:
     # Uploads from local disk, for development and single-server sites; larger deployments
     # serve MEDIA_URL from the proxy or from S3-compatible storage instead.

@@ -1,4 +1,5 @@
 from allauth.account.adapter import get_adapter
+from django.conf import settings
 from django.core import signing
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
@@ -11,8 +12,6 @@ from irlearn.newsletter import services, tokens
 from irlearn.newsletter.forms import SubscribeForm
 from irlearn.newsletter.models import Subscriber
 
-SUBSCRIBE_LIMIT_PER_HOUR = 10
-
 
 def client_ip(request):
     """The visitor's address, as allauth's rate limits see it: behind the production proxy
@@ -24,14 +23,14 @@ def client_ip(request):
 
 
 def _rate_limited(request) -> bool:
-    """At most SUBSCRIBE_LIMIT_PER_HOUR sign-ups an hour from one IP address."""
+    """At most NEWSLETTER_SUBSCRIBE_LIMIT_PER_HOUR sign-ups an hour from one IP address."""
     key = f"newsletter:subscribe:{client_ip(request)}"
     cache.add(key, 0, timeout=3600)
     try:
         count = cache.incr(key)
     except ValueError:
         count = 1
-    return count > SUBSCRIBE_LIMIT_PER_HOUR
+    return count > settings.NEWSLETTER_SUBSCRIBE_LIMIT_PER_HOUR
 
 
 @require_http_methods(["GET", "POST"])

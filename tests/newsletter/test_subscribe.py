@@ -9,7 +9,6 @@ from django.urls import reverse
 from freezegun import freeze_time
 from pytest_django.asserts import assertContains, assertNotContains, assertRedirects
 
-from irlearn.newsletter import views
 from irlearn.newsletter.models import ConsentRecord, Subscriber
 from irlearn.newsletter.services import CONSENT_WORDING, subscriber_erase
 from irlearn.pages.models import PrivacyPolicy
@@ -296,8 +295,8 @@ def test_the_honeypot_is_out_of_the_tab_order_and_hidden_from_screen_readers(cli
     assert 'tabindex="-1"' in honeypot
 
 
-def test_too_many_sign_ups_from_one_ip_address_get_a_429_page(sign_up, monkeypatch, mailoutbox):
-    monkeypatch.setattr(views, "SUBSCRIBE_LIMIT_PER_HOUR", 3)
+def test_too_many_sign_ups_from_one_ip_address_get_a_429_page(sign_up, settings, mailoutbox):
+    settings.NEWSLETTER_SUBSCRIBE_LIMIT_PER_HOUR = 3
     for n in range(3):
         assert sign_up(f"person{n}@example.org", REMOTE_ADDR="198.51.100.1").status_code == 302
 
@@ -311,8 +310,8 @@ def test_too_many_sign_ups_from_one_ip_address_get_a_429_page(sign_up, monkeypat
     assert sign_up("other@example.org", REMOTE_ADDR="198.51.100.2").status_code == 302
 
 
-def test_the_rate_limit_lifts_after_an_hour(sign_up, monkeypatch):
-    monkeypatch.setattr(views, "SUBSCRIBE_LIMIT_PER_HOUR", 1)
+def test_the_rate_limit_lifts_after_an_hour(sign_up, settings):
+    settings.NEWSLETTER_SUBSCRIBE_LIMIT_PER_HOUR = 1
     with freeze_time("2031-01-01 09:00") as clock:
         assert sign_up("first@example.org").status_code == 302
         assert sign_up("second@example.org").status_code == 429
@@ -372,11 +371,9 @@ def test_a_malformed_referer_is_recorded_as_sent_not_a_500(sign_up, client):
     assert ConsentRecord.objects.get().source == "http://[::1"
 
 
-def test_behind_the_proxy_the_visitor_not_the_proxy_is_recorded_and_rate_limited(
-    sign_up, settings, monkeypatch
-):
+def test_behind_the_proxy_the_visitor_not_the_proxy_is_recorded_and_rate_limited(sign_up, settings):
     settings.ALLAUTH_TRUSTED_PROXY_COUNT = 1
-    monkeypatch.setattr(views, "SUBSCRIBE_LIMIT_PER_HOUR", 1)
+    settings.NEWSLETTER_SUBSCRIBE_LIMIT_PER_HOUR = 1
     proxy = {"REMOTE_ADDR": "10.0.0.2"}
 
     first = sign_up("ana@example.org", HTTP_X_FORWARDED_FOR="203.0.113.20", **proxy)
