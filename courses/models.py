@@ -394,7 +394,7 @@ class Attempt(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     score = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Correct answers.")
     total = models.PositiveSmallIntegerField(default=0)
-    passed = models.BooleanField(null=True)
+    passed = models.BooleanField(null=True, blank=True)
 
     class Meta:
         ordering = ["-started_at", "-pk"]
