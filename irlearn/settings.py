@@ -52,6 +52,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: a cached page for an anonymous visitor goes out as first rendered.
+    "irlearn.pagecache.AnonymousPageCacheMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -114,6 +116,8 @@ if BENCH:
     INSTALLED_APPS += ["bench"]
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://irlearn")}
+# Whole pages for anonymous visitors, until content changes (irlearn/pagecache.py); 0 turns it off.
+PAGE_CACHE_SECONDS = env.int("PAGE_CACHE_SECONDS", default=600)
 
 # Background work: django.tasks with the database backend (`manage.py db_worker`) by default;
 # TASKS_BACKEND=rq moves the queue to Redis

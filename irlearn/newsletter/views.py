@@ -33,11 +33,35 @@ def _rate_limited(request) -> bool:
     return count > settings.NEWSLETTER_SUBSCRIBE_LIMIT_PER_HOUR
 
 
+def _posted_from_another_site(request) -> bool:
+    """Whether a browser says this form was sent from another site's page.
+
+    Browsers send Sec-Fetch-Site (or, older ones, Origin) with every form POST. A page on another
+    site cannot make visitors' browsers sign addresses up, which would spread sign-ups over many
+    IP addresses and slip past the per-address limit.
+    """
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None:
+        return fetch_site not in ("same-origin", "none")
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return False
+    own = f"{request.scheme}://{request.get_host()}"
+    return origin != own and origin not in settings.CSRF_TRUSTED_ORIGINS
+
+
+# No CSRF token: the box sits in the footer of pages that are cached for every anonymous
+# visitor, so it cannot carry one visitor's token. What the token would protect is checked
+# instead: the browser's own word on where the form came from (above), the per-address limit,
+# the honeypot, and the double opt-in, which sends nothing but a confirmation link.
+@csrf_exempt
 @require_http_methods(["GET", "POST"])
 def subscribe(request):
     """The newsletter box (footer of every page) posts here; it is also a page of its own."""
     form = SubscribeForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
+        if _posted_from_another_site(request):
+            raise PermissionDenied("Sign up to the newsletter from IRLearn's own pages.")
         if _rate_limited(request):
             return render(request, "newsletter/too_many_sign_ups.html", status=429)
         if form.is_valid():

@@ -20,6 +20,14 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def _render_every_time(settings):
+    """These budgets are for rendering a page; anonymous visitors usually get it from the page
+    cache at no query at all (tests/test_pagecache.py)."""
+    settings.PAGE_CACHE_SECONDS = 0
+
+
 # The most queries any of these pages may run, session and user included, with the footer's
 # subscriber count on a cold cache. Raise it only on purpose: a query per course, module,
 # lesson or enrolment is exactly what this is here to catch.

@@ -1,0 +1,135 @@
+"""Whole pages for visitors who are not logged in, from the cache, until content changes.
+
+Anonymous visitors make most of the traffic and all see the same home page, procedure library,
+catalogue and course pages, so those are rendered once and then served from the cache
+(PAGE_CACHE_SECONDS, ten minutes by default). Any save or deletion of content (procedures,
+courses, site pages) moves the content version on, which retires every cached page at once:
+a published change is live at the next request.
+
+What is never cached: anything for a logged-in user, a request carrying a session or messages
+cookie, a response that sets a cookie or used a CSRF token (it would hand one visitor's token to
+the next), responses marked private or no-store, and every page not on the allow-list below.
+With several processes the cache must be shared (CACHE_URL=rediscache://...) so that all of
+them see the new content version; with the default per-process memory cache, another process
+may serve a page up to PAGE_CACHE_SECONDS old.
+"""
+
+import hashlib
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models.signals import m2m_changed, post_delete, post_save
+
+VERSION_KEY = "pagecache:content-version"
+# Pages that show only published content and nothing about the visitor.
+CACHEABLE_VIEWS = {
+    "home",
+    "about",
+    "privacy",
+    "robots-txt",
+    "django.contrib.sitemaps.views.sitemap",
+    "pages:search",
+    "procedures:index",
+    "procedures:category-detail",
+    "procedures:procedure-detail",
+    "courses:catalogue",
+    "courses:course-detail",
+}
+# Models whose rows appear on those pages.
+CONTENT_MODELS = [
+    "pages.Page",
+    "pages.PrivacyPolicy",
+    "procedures.Category",
+    "procedures.ImagingModality",
+    "procedures.Procedure",
+    "procedures.Figure",
+    "courses.Course",
+    "courses.Module",
+    "courses.Lesson",
+    "courses.LessonFigure",
+    "courses.Question",
+]
+
+
+def content_version() -> str:
+    version = cache.get(VERSION_KEY)
+    if version is None:
+        version = str(time.time_ns())
+        cache.add(VERSION_KEY, version, timeout=None)
+        version = cache.get(VERSION_KEY, version)
+    return version
+
+
+def content_changed(**kwargs) -> None:
+    """Retire every cached page: the next request for each renders it afresh."""
+    cache.set(VERSION_KEY, str(time.time_ns()), timeout=None)
+
+
+def connect_signals() -> None:
+    """Listen for changes to content, however they are made (admin, services, seed, shell)."""
+    from django.apps import apps
+
+    for label in CONTENT_MODELS:
+        model = apps.get_model(label)
+        post_save.connect(content_changed, sender=model, dispatch_uid=f"pagecache-save-{label}")
+        post_delete.connect(content_changed, sender=model, dispatch_uid=f"pagecache-delete-{label}")
+        for field in model._meta.many_to_many:
+            m2m_changed.connect(
+                content_changed,
+                sender=field.remote_field.through,
+                dispatch_uid=f"pagecache-m2m-{label}-{field.name}",
+            )
+
+
+class AnonymousPageCacheMiddleware:
+    """Outermost middleware: a hit returns the stored response, headers and all, at once."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not self._cacheable_request(request):
+            return self.get_response(request)
+        key = self._key(request)
+        response = cache.get(key)
+        if response is not None:
+            response["X-Page-Cache"] = "hit"
+            return response
+        response = self.get_response(request)
+        if self._cacheable_response(request, response):
+            cache.set(key, response, settings.PAGE_CACHE_SECONDS)
+        return response
+
+    @staticmethod
+    def _cacheable_request(request) -> bool:
+        return (
+            settings.PAGE_CACHE_SECONDS > 0
+            and request.method == "GET"
+            and not request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+            and not request.COOKIES.get("messages")
+            and "Authorization" not in request.headers
+        )
+
+    @staticmethod
+    def _key(request) -> str:
+        path = request.get_full_path()
+        digest = hashlib.sha256(f"{request.get_host()}|{path}".encode()).hexdigest()
+        return f"pagecache:{content_version()}:{digest}"
+
+    @staticmethod
+    def _cacheable_response(request, response) -> bool:
+        match = getattr(request, "resolver_match", None)
+        user = getattr(request, "user", None)
+        cache_control = response.get("Cache-Control", "")
+        return (
+            response.status_code == 200
+            and not response.streaming
+            and not response.cookies
+            and match is not None
+            and match.view_name in CACHEABLE_VIEWS
+            and (user is None or not user.is_authenticated)
+            # The page used a CSRF token: it must not go to anyone else.
+            and not request.META.get("CSRF_COOKIE_NEEDS_UPDATE")
+            and not any(word in cache_control for word in ("private", "no-store", "no-cache"))
+        )
