@@ -13,6 +13,8 @@ SNIPPET_FIELDS = ["summary", "what_it_is", "indications", "technique"]
 # How alike a misspelt word and a word of a title must be (pg_trgm word_similarity, 0-1):
 # "nefrostomy" and "Nephrostomy" score 0.55, unrelated words near 0.
 TRIGRAM_THRESHOLD = 0.45
+# The best matches shown on the search page.
+MAX_RESULTS = 25
 
 
 def exact_match(query: str) -> Case:
@@ -81,7 +83,7 @@ class ProcedureQuerySet(models.QuerySet):
         from django.db.models.functions import Concat
 
         tsquery = SearchQuery(query, search_type="websearch", config="english")
-        results = (
+        ranked = (
             procedures.annotate(
                 exact=exact_match(query),
                 rank=SearchRank(F("search_vector"), tsquery),
@@ -92,25 +94,32 @@ class ProcedureQuerySet(models.QuerySet):
                 | Q(similarity__gte=TRIGRAM_THRESHOLD)
                 | Q(abbreviation__iexact=query)
             )
-            .annotate(
-                headline=SearchHeadline(
-                    Concat(
-                        *[part for f in SNIPPET_FIELDS for part in (F(f), Value(" "))],
-                        output_field=TextField(),
-                    ),
-                    tsquery,
-                    config="english",
-                    start_sel=MARK_START,
-                    stop_sel=MARK_END,
-                    max_words=35,
-                    min_words=15,
-                    max_fragments=2,
-                    fragment_delimiter=" … ",
-                )
-            )
-            .order_by("-exact", "-rank", "-similarity", "title")[:50]
+            .order_by("-exact", "-rank", "-similarity", "title")
+            .values_list("pk", flat=True)[:MAX_RESULTS]
         )
-        results = list(results)
+        # Ranking is cheap; a highlighted snippet costs a few milliseconds a row, so snippets
+        # are made in a second query for the results shown, not for every match.
+        order = {pk: position for position, pk in enumerate(ranked)}
+        listed = procedures.filter(pk__in=order).only(
+            "title", "slug", "abbreviation", "summary", "status", "category"
+        )
+        results = listed.annotate(
+            headline=SearchHeadline(
+                Concat(
+                    *[part for f in SNIPPET_FIELDS for part in (F(f), Value(" "))],
+                    output_field=TextField(),
+                ),
+                tsquery,
+                config="english",
+                start_sel=MARK_START,
+                stop_sel=MARK_END,
+                max_words=35,
+                min_words=15,
+                max_fragments=2,
+                fragment_delimiter=" … ",
+            )
+        )
+        results = sorted(results, key=lambda procedure: order[procedure.pk])
         for procedure in results:
             procedure.snippet = highlight(procedure.headline)
         return results
@@ -133,7 +142,7 @@ class ProcedureQuerySet(models.QuerySet):
             procedures.annotate(
                 exact=exact_match(query),
                 in_title=Case(When(title_hits, then=Value(1)), default=Value(0)),
-            ).order_by("-exact", "-in_title", "title")[:50]
+            ).order_by("-exact", "-in_title", "title")[:MAX_RESULTS]
         )
         pattern = re.compile("|".join(re.escape(term) for term in terms), re.IGNORECASE)
         for procedure in results:
