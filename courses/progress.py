@@ -136,6 +136,8 @@ def course_outlines(*, user, courses, include_drafts=False, with_figures=False) 
         return outlines
     by_pk = {course.pk: course for course in courses}
     lessons = Lesson.objects.all() if include_drafts else Lesson.objects.filter(status="published")
+    # The outline needs titles, not the editors' Markdown (the page shows the rendered body).
+    lessons = lessons.defer("body")
     if with_figures:
         lessons = lessons.prefetch_related(
             Prefetch("figures", queryset=LessonFigure.objects.order_by("order", "pk"))
