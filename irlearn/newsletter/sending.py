@@ -209,17 +209,39 @@ def claim_batch(*, issue_id: int, size: int = BATCH_SIZE) -> dict[int, int]:
         return dict(Delivery.objects.filter(pk__in=ids).values_list("pk", "attempts"))
 
 
-def build_message(issue: Issue, subscriber_id: int, email: str) -> UnfoldedEmail:
+# Stands in for each recipient's unsubscribe address in bodies rendered once for a whole batch:
+# letters and digits only, so HTML escaping leaves it as it is and it can be swapped afterwards.
+UNSUBSCRIBE_PLACEHOLDER = "IRLEARNUNSUBSCRIBEURL0PLACEHOLDER"
+
+
+def render_bodies(issue: Issue) -> tuple[str, str]:
+    """The issue's plain-text and HTML bodies, with UNSUBSCRIBE_PLACEHOLDER for the address."""
+    context = {
+        "issue": issue,
+        "unsubscribe_url": UNSUBSCRIBE_PLACEHOLDER,
+        "site_url": settings.SITE_URL,
+    }
+    return (
+        render_to_string("newsletter/email/issue.txt", context),
+        render_to_string("newsletter/email/issue.html", context),
+    )
+
+
+def build_message(
+    issue: Issue, subscriber_id: int, email: str, *, bodies: tuple[str, str] | None = None
+) -> UnfoldedEmail:
+    """The issue as sent to one subscriber. ``bodies`` (from render_bodies) saves rendering the
+    templates again for every message of a batch."""
     unsubscribe_url = absolute_url(
         reverse(
             "newsletter:unsubscribe",
             kwargs={"token": tokens.unsubscribe_token(Subscriber(pk=subscriber_id))},
         )
     )
-    context = {"issue": issue, "unsubscribe_url": unsubscribe_url, "site_url": settings.SITE_URL}
+    text, html = bodies or render_bodies(issue)
     message = UnfoldedEmail(
         issue.subject,
-        render_to_string("newsletter/email/issue.txt", context),
+        text.replace(UNSUBSCRIBE_PLACEHOLDER, unsubscribe_url),
         settings.DEFAULT_FROM_EMAIL,
         [email],
         headers={
@@ -229,9 +251,7 @@ def build_message(issue: Issue, subscriber_id: int, email: str) -> UnfoldedEmail
             "Message-ID": make_msgid(domain=settings.NEWSLETTER_MESSAGE_ID_DOMAIN),
         },
     )
-    message.attach_alternative(
-        render_to_string("newsletter/email/issue.html", context), "text/html"
-    )
+    message.attach_alternative(html.replace(UNSUBSCRIBE_PLACEHOLDER, unsubscribe_url), "text/html")
     return message
 
 
@@ -251,13 +271,17 @@ def send_batch(*, issue: Issue, claims: dict[int, int]) -> int:
         _close_quietly(connection)
         _server_unavailable(issue, deliveries, claims, error)
     sent = 0
+    bodies = None  # rendered once for the batch, at its first message
     try:
         for position, delivery in enumerate(deliveries):
             claim = claims[delivery.pk]
             if not _still_to_send(delivery, claim):
                 continue
             try:
-                message = build_message(issue, delivery.subscriber_id, delivery.subscriber.email)
+                bodies = bodies or render_bodies(issue)
+                message = build_message(
+                    issue, delivery.subscriber_id, delivery.subscriber.email, bodies=bodies
+                )
                 connection.send_messages([message])
             except (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError) as error:
                 if 421 in _codes(error):  # "service not available, closing channel"

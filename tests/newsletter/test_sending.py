@@ -130,6 +130,26 @@ def test_every_subscribed_address_gets_exactly_one_email_recorded_with_its_messa
     }
 
 
+def test_each_message_of_a_batch_carries_its_own_subscribers_unsubscribe_link(
+    db, mailoutbox, django_capture_on_commit_callbacks
+):
+    subscribers = SubscriberFactory.create_batch(3)
+    issue = IssueFactory()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        start_send(issue)
+
+    by_email = {subscriber.email: subscriber for subscriber in subscribers}
+    for message in mailoutbox:
+        token = tokens.unsubscribe_token(by_email[message.to[0]])
+        url = reverse("newsletter:unsubscribe", kwargs={"token": token})
+        html = message.alternatives[0].content
+        assert url in message.body
+        assert f'href="http://127.0.0.1:8000{url}"' in html or url in html
+        assert message.extra_headers["List-Unsubscribe"].endswith(f"{url}>")
+        assert sending.UNSUBSCRIBE_PLACEHOLDER not in message.body + html
+
+
 def test_over_smtp_each_address_receives_one_message_with_the_message_id_of_its_delivery(db, sink):
     subscribers = SubscriberFactory.create_batch(5)
     issue = IssueFactory(subject="Nephrostomy, step by step")
