@@ -14,13 +14,14 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help python run serve test lint format browser-deps clean
+.PHONY: help python run serve test lint format browser-deps clean bench
 
 help:
 	@echo "make run    serve http://$(HOST):$(PORT) with demo content and the task worker (Ctrl-C stops both)"
 	@echo "make test   run the whole test suite (SQLite, or DATABASE_URL)"
 	@echo "make lint   ruff check, ruff format --check, makemigrations --check"
 	@echo "make serve  gunicorn with production settings (needs DJANGO_SECRET_KEY)"
+	@echo "make bench  benchmarks on PostgreSQL (~15 min): results in bench/results/ (BENCH_ARGS=--quick)"
 
 python:
 	@if [ -z "$(PYTHON)" ]; then echo "IRLearn needs Python 3.12 or newer (python3.13 or python3.12 on PATH)." >&2; exit 1; fi
@@ -49,6 +50,12 @@ serve: $(VENV)/.installed
 	$(PY) manage.py collectstatic --no-input --verbosity 0
 	$(PY) manage.py migrate --no-input
 	$(VENV)/bin/gunicorn irlearn.wsgi --bind $(HOST):$(PORT) --workers $${WEB_CONCURRENCY:-3} --access-logfile -
+
+# Throughput, queries per page, newsletter and export figures: see bench/README.md. Installs wrk and
+# starts PostgreSQL (and Redis) if they are missing; BENCH_ARGS="--quick" for a short run.
+bench: $(VENV)/.installed
+	bash bench/prepare.sh
+	$(PY) bench/run.py $(BENCH_ARGS)
 
 # axe-core (npm) and Debian's chromium drive the browser tests; without them those tests skip,
 # except under CI=true, where a missing browser is a failure.
