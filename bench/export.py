@@ -14,7 +14,7 @@ the response to its end as a browser would.
 Memory is that process's ru_maxrss (peak resident set), raw and less two baselines read in the
 same process before the export: after Django's setup alone, and after a warm-up export that
 matches no row (every module and template the export needs already loaded). Rows per second
-count the CSV lines after the header.
+count the CSV lines after the header. PostgreSQL only.
 """
 
 import argparse

@@ -19,7 +19,10 @@ connection to the same sink, each message built as the app builds it
 same loop sending the pre-rendered bytes of one message (the cost of SMTP alone).
 
 The JSON file holds one key per size; the largest size's entry also holds its memory ratio to
-the smallest's.
+the smallest's. PostgreSQL only. ``--tasks`` sets NEWSLETTER_SEND_TASKS (default 2, one worker
+per core here); ``--ceiling-limit N`` caps the ceiling loop (its rate does not depend on the
+count; 100,000 messages take it several minutes); ``--timeout`` stops a send that runs too
+long and reports it as a partial send ("finished": false).
 """
 
 import argparse
@@ -531,7 +534,9 @@ def ceiling_send(count: int, sink: Sink, prebuilt_sample: int) -> dict:
         .values_list("pk", "email")[:count]
     )
     received_before = sink.count()
-    with smtplib.SMTP("127.0.0.1", sink.port, local_hostname=DNS_NAME.get_fqdn()) as smtp:
+    with smtplib.SMTP(
+        "127.0.0.1", sink.port, local_hostname=DNS_NAME.get_fqdn(), timeout=30
+    ) as smtp:
         began, cpu_began = time.perf_counter(), time.process_time()
         # As the workers do: the bodies rendered once, each subscriber's own link put in.
         bodies = render_bodies(issue)
