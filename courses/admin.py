@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from adminsortable2.admin import SortableAdminBase, SortableAdminMixin, SortableInlineAdminMixin
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.widgets import AdminTextareaWidget
 from django.contrib.auth import get_permission_codename
@@ -43,7 +42,7 @@ from courses.models import (
     Status,
 )
 from courses.services import certificate_reinstate, certificate_revoke, module_duplicate
-from irlearn.newsletter.admin import ReadOnlyAdmin
+from irlearn.admin_tools import ReadOnlyAdmin, action_confirmation
 
 ON_LIST_AND_FORM = [admin.ActionLocation.CHANGE_LIST, admin.ActionLocation.CHANGE_FORM]
 
@@ -725,28 +724,13 @@ class CertificateAdmin(ReadOnlyAdmin):
                 messages.SUCCESS,
             )
             return None
-        # The action came from the list or from one certificate's page; answer to the same one.
-        action_field = next(
-            (
-                name
-                for name in (f"{admin.ActionLocation.CHANGE_FORM.value}-action", "action")
-                if name in request.POST
-            ),
-            "action",
-        )
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Revoke these certificates?",
-            "opts": self.opts,
-            "certificates": certificates,
-            "form": form,
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            "action_field": action_field,
-            "back_url": request.get_full_path(),
-        }
-        request.current_app = self.admin_site.name
-        return TemplateResponse(
-            request, "admin/courses/certificate/revoke_confirmation.html", context
+        return action_confirmation(
+            self,
+            request,
+            template="admin/courses/certificate/revoke_confirmation.html",
+            title="Revoke these certificates?",
+            certificates=certificates,
+            form=form,
         )
 
     @admin.action(

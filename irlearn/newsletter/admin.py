@@ -11,7 +11,6 @@ import smtplib
 
 from django.conf import settings
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -29,6 +28,7 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.csp import csp_override
 from django.views.decorators.http import require_POST
 
+from irlearn.admin_tools import ReadOnlyAdmin, action_confirmation
 from irlearn.newsletter import sending, services
 from irlearn.newsletter.forms import ImportForm, IssueSendForm
 from irlearn.newsletter.models import ConsentRecord, Delivery, Issue, Subscriber
@@ -229,27 +229,12 @@ class SubscriberAdmin(admin.ModelAdmin):
         if not queryset.exists():
             self.message_user(request, "They are erased already.", messages.WARNING)
             return None
-        # The action came from the list or from one subscriber's page; answer to the same one.
-        action_field = next(
-            (
-                name
-                for name in (f"{admin.ActionLocation.CHANGE_FORM.value}-action", "action")
-                if name in request.POST
-            ),
-            "action",
-        )
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Erase these subscribers?",
-            "opts": self.opts,
-            "subscribers": queryset,
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            "action_field": action_field,
-            "back_url": request.get_full_path(),
-        }
-        request.current_app = self.admin_site.name
-        return TemplateResponse(
-            request, "admin/newsletter/subscriber/erase_confirmation.html", context
+        return action_confirmation(
+            self,
+            request,
+            template="admin/newsletter/subscriber/erase_confirmation.html",
+            title="Erase these subscribers?",
+            subscribers=queryset,
         )
 
     @admin.action(permissions=["view"], description="Export the selected subscribers as CSV")
@@ -302,19 +287,6 @@ class SubscriberAdmin(admin.ModelAdmin):
         }
         request.current_app = self.admin_site.name
         return TemplateResponse(request, "admin/newsletter/subscriber/import.html", context)
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Records the app writes and nobody edits: staff with view permission may only read them."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(ConsentRecord)
