@@ -23,6 +23,8 @@ from contextlib import suppress
 from pathlib import Path
 from urllib.parse import urlencode
 
+from bench.procfs import cpu_seconds, status_kb
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 WRK_SCRIPT = Path(__file__).resolve().parent / "wrk" / "report.lua"
 
@@ -107,25 +109,17 @@ def log_tail(process: subprocess.Popen, lines: int = 30) -> str:
 
 
 def proc_status(pid: int) -> dict:
-    """VmRSS and VmHWM (peak) of a process, in MiB, from /proc (no psutil needed)."""
+    """VmRSS and VmHWM (peak) of a process, in MiB."""
     figures = {}
-    with suppress(OSError):
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key in ("VmRSS", "VmHWM"):
-                figures[key] = round(int(value.split()[0]) / 1024, 1)
+    for field in ("VmRSS", "VmHWM"):
+        if (kb := status_kb(pid, field)) is not None:
+            figures[field] = round(kb / 1024, 1)
     return figures
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    """User and system CPU time of ``pids`` so far, from /proc/<pid>/stat."""
-    ticks = 0
-    for pid in pids:
-        with suppress(OSError, IndexError, ValueError):
-            # The fields after "(comm)" start at the third, state: utime and stime are 14 and 15.
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            ticks += int(fields[11]) + int(fields[12])
-    return ticks / os.sysconf("SC_CLK_TCK")
+def cpu_seconds_of(pids: list[int]) -> float:
+    """User and system CPU time of ``pids`` so far (those gone count nothing)."""
+    return sum(cpu_seconds(pid) or 0.0 for pid in pids)
 
 
 def children(pid: int) -> list[int]:
@@ -212,10 +206,10 @@ class Stack:
         this wait a slow endpoint's leftovers would eat into the next run."""
         began = time.monotonic()
         pids = children(self.gunicorn.pid)
-        before = cpu_seconds(pids)
+        before = cpu_seconds_of(pids)
         while time.monotonic() - began < timeout:
             time.sleep(interval)
-            after = cpu_seconds(pids)
+            after = cpu_seconds_of(pids)
             if after - before < 0.05 * interval:  # under 5 % of one core
                 break
             before = after

@@ -46,6 +46,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if sys.path[0] == str(Path(__file__).resolve().parent):
     sys.path[0] = str(ROOT)
 
+from bench.procfs import cpu_seconds, status_kb  # noqa: E402 (after the path is set)
+
 ISSUE_SUBJECT = "IRLearn newsletter: new guides to nephrostomy and varicocele embolisation"
 ISSUE_BODY = """\
 Welcome to this month's IRLearn newsletter.
@@ -321,29 +323,6 @@ class Sink:
 # --- Worker memory and CPU ---------------------------------------------------------------------
 
 
-def cpu_seconds(pid: int) -> float | None:
-    """User plus system CPU time a process has used so far (from /proc/<pid>/stat)."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-    # After the command name: state is field 3, utime and stime are fields 14 and 15.
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def proc_status_kb(pid: int, field: str) -> int | None:
-    """A field of /proc/<pid>/status in kB (VmHWM: peak resident set; VmRSS: resident now)."""
-    try:
-        with open(f"/proc/{pid}/status") as status:
-            for line in status:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1])
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-    return None
-
-
 class MemorySampler(threading.Thread):
     """Samples every worker's VmHWM until stopped (read once more just before a worker stops)."""
 
@@ -358,7 +337,7 @@ class MemorySampler(threading.Thread):
 
     def sample(self) -> None:
         for pid in self.pids:
-            if (kb := proc_status_kb(pid, "VmHWM")) is not None:
+            if (kb := status_kb(pid, "VmHWM")) is not None:
                 self.peak_kb[pid] = max(self.peak_kb[pid], kb)
             if (seconds := cpu_seconds(pid)) is not None:
                 self.cpu[pid] = seconds
@@ -450,7 +429,7 @@ def app_send(count: int, sink: Sink, processes: Processes, tasks: int, timeout: 
     env.pop("DJANGO_BENCH", None)  # a production worker has no bench app
     with tempfile.TemporaryDirectory(prefix="bench-newsletter-") as directory:
         workers = start_workers(processes, tasks, env, Path(directory))
-        idle_kb = [proc_status_kb(worker.pid, "VmRSS") for worker in workers]
+        idle_kb = [status_kb(worker.pid, "VmRSS") for worker in workers]
         sampler = MemorySampler([*(worker.pid for worker in workers), sink.process.pid])
         sampler.start()
         received_before = sink.count()
