@@ -7,15 +7,12 @@ import segno
 from django.utils.formats import date_format
 from fpdf import FPDF
 
+from courses.templatetags.courses import cpd_hours
+
 FONTS = Path(__file__).resolve().parent / "fonts"
 INK = (27, 37, 48)
 ACCENT = (11, 92, 122)
 MUTED = (80, 90, 100)
-
-
-def _hours(value) -> str:
-    text = f"{value:.1f}".removesuffix(".0")
-    return f"{text} CPD hour" + ("" if text == "1" else "s")
 
 
 def certificate_pdf_bytes(certificate, *, verify_url: str) -> bytes:
@@ -52,7 +49,7 @@ def certificate_pdf_bytes(certificate, *, verify_url: str) -> bytes:
     line("has completed the e-learning course", size=13, colour=MUTED, y=96)
     line(certificate.course_title, size=20, style="B", y=106)
     details = (
-        f"{_hours(certificate.cpd_hours)} · completed on "
+        f"{cpd_hours(certificate.cpd_hours)} · completed on "
         f"{date_format(certificate.completed_on, 'j F Y')}"
     )
     line(details, size=13, y=128)
