@@ -41,7 +41,24 @@ class Status(models.TextChoices):
     PUBLISHED = "published", "Published"
 
 
-class Course(models.Model):
+class Content(models.Model):
+    """What courses, modules and lessons share: a draft or published status, a place in their
+    parent's order, and when they were written and last changed."""
+
+    status = models.CharField(max_length=10, choices=Status, default=Status.DRAFT, db_index=True)
+    order = models.PositiveIntegerField(default=0, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_published(self):
+        return self.status == Status.PUBLISHED
+
+
+class Course(Content):
     title = models.CharField(max_length=200)
     slug = models.SlugField(max_length=200, unique=True, validators=[validate_course_slug])
     summary = models.TextField(
@@ -63,11 +80,7 @@ class Course(models.Model):
     cpd_hours = models.DecimalField(
         "CPD hours", max_digits=4, decimal_places=1, validators=[MinValueValidator(0)]
     )
-    status = models.CharField(max_length=10, choices=Status, default=Status.DRAFT, db_index=True)
     published_at = models.DateTimeField(null=True, blank=True, editable=False)
-    order = models.PositiveIntegerField(default=0, db_index=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     history = HistoricalRecords()
     objects = CourseQuerySet.as_manager()
@@ -97,15 +110,11 @@ class Course(models.Model):
         return reverse("courses:course-detail", kwargs={"slug": self.slug})
 
     @property
-    def is_published(self):
-        return self.status == Status.PUBLISHED
-
-    @property
     def outcome_list(self):
         return [line.strip(" -*\t") for line in self.outcomes.splitlines() if line.strip(" -*\t")]
 
 
-class Module(models.Model):
+class Module(Content):
     course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="modules")
     title = models.CharField(max_length=200)
     slug = models.SlugField(max_length=200, help_text="Unique within the course.")
@@ -125,11 +134,6 @@ class Module(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(100)],
         help_text="Share of the questions a learner must answer correctly to pass.",
     )
-    status = models.CharField(max_length=10, choices=Status, default=Status.DRAFT, db_index=True)
-    order = models.PositiveIntegerField(default=0, db_index=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
     history = HistoricalRecords()
     objects = ModuleQuerySet.as_manager()
 
@@ -155,12 +159,8 @@ class Module(models.Model):
             "courses:module-detail", kwargs={"course": self.course.slug, "module": self.slug}
         )
 
-    @property
-    def is_published(self):
-        return self.status == Status.PUBLISHED
 
-
-class Lesson(MarkdownBodyMixin, models.Model):
+class Lesson(MarkdownBodyMixin, Content):
     # The lesson's title is the page's <h1>: an editor's "##" becomes <h2> (and "#" is dropped).
     markdown_heading_level = 1
 
@@ -174,11 +174,6 @@ class Lesson(MarkdownBodyMixin, models.Model):
     estimated_minutes = models.PositiveSmallIntegerField(
         default=5, validators=[MinValueValidator(1)]
     )
-    status = models.CharField(max_length=10, choices=Status, default=Status.DRAFT, db_index=True)
-    order = models.PositiveIntegerField(default=0, db_index=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
     history = HistoricalRecords(excluded_fields=["body_html"])
     objects = LessonQuerySet.as_manager()
 
@@ -204,10 +199,6 @@ class Lesson(MarkdownBodyMixin, models.Model):
                 "lesson": self.slug,
             },
         )
-
-    @property
-    def is_published(self):
-        return self.status == Status.PUBLISHED
 
 
 class LessonFigure(models.Model):
