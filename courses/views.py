@@ -296,7 +296,6 @@ def attempt_question(request, pk, number):
             return redirect("courses:attempt-question", pk=attempt.pk, number=number)
     answers = {a.question_id: a for a in attempt.answers.all()}
     answer = answers.get(question.pk) if question else None
-    attempt.refresh_from_db()
     total = len(attempt.question_ids)
     return render(
         request,
