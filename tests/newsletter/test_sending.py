@@ -5,6 +5,8 @@ leases, the sweep, and workers side by side.
 end-to-end version with worker processes that get killed is test_fault.py.
 """
 
+import email
+import email.policy
 import threading
 import time
 from collections import Counter
@@ -12,6 +14,7 @@ from datetime import timedelta
 from io import StringIO
 
 import pytest
+from django.core.mail.backends import locmem
 from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
@@ -165,16 +168,85 @@ def test_over_smtp_each_address_receives_one_message_with_the_message_id_of_its_
         assert message.message_id.startswith("<") and message.message_id.endswith(">")
 
 
-def test_sending_costs_two_queries_a_message_and_a_few_a_batch(
+def as_the_email_package_writes_it(message) -> dict:
+    """What a reader sees of a message: its headers and parts (the MIME boundary and the Date,
+    which differ each time a message is serialised, left out)."""
+    headers = {
+        name: value for name, value in message.items() if name not in ("Content-Type", "Date")
+    }
+    parts = [(part.get_content_type(), part.get_content()) for part in message.iter_parts()]
+    return {"headers": headers, "type": message.get_content_type(), "parts": parts}
+
+
+def test_a_message_serialised_once_per_batch_reads_exactly_as_one_serialised_on_its_own(db, sink):
+    """Each batch serialises the issue once and puts each recipient in; what arrives over SMTP
+    must be what the email package would have written for that recipient."""
+    subscribers = SubscriberFactory.create_batch(3)
+    issue = IssueFactory(subject="Drains: when to pull them, and the Ünïcode of it")
+    start_send(issue)
+
+    assert sending.issue_send_work(issue_id=issue.pk) == 3
+
+    by_email = {subscriber.email: subscriber for subscriber in subscribers}
+    received = sink.messages()
+    assert len(received) == 3
+    for message in received:
+        recipient = by_email[message["To"]]
+        delivery = issue.deliveries.get(subscriber=recipient)
+        expected = sending.build_message(issue, recipient.pk, recipient.email)
+        expected.extra_headers["Message-ID"] = delivery.message_id
+        on_its_own = email.message_from_bytes(
+            sending.UnfoldedEmail.message(expected, policy=email.policy.SMTP).as_bytes(),
+            policy=email.policy.default,
+        )
+        assert as_the_email_package_writes_it(message) == as_the_email_package_writes_it(on_its_own)
+        assert sending.unsubscribe_url(recipient.pk) in message.get_body(("plain",)).get_content()
+    # The messages compared were the batch's copy, not serialised on their own.
+    assert sending.BatchTemplate(issue).message(1, "reader@example.org").serialised is not None
+
+
+def test_a_body_the_email_package_must_encode_is_serialised_message_by_message(db, sink):
+    """A line over 998 characters makes the body quoted-printable, which would hide the link
+    marker in the batch copy: each message is then written on its own, link and all."""
+    subscribers = SubscriberFactory.create_batch(2)
+    issue = IssueFactory(body="A very long line. " * 80)
+    assert sending.BatchTemplate(issue).serialised is None
+    start_send(issue)
+
+    assert sending.issue_send_work(issue_id=issue.pk) == 2
+
+    for message in sink.messages():
+        subscriber = next(s for s in subscribers if s.email == message["To"])
+        text = message.get_body(("plain",)).get_content()
+        assert sending.unsubscribe_url(subscriber.pk) in text
+        assert sending.UNSUBSCRIBE_PLACEHOLDER not in text
+
+
+def test_an_address_the_batch_copy_cannot_take_as_it_is_gets_a_message_of_its_own(db, sink):
+    plain = SubscriberFactory(email="plain.reader@example.org")
+    idn = SubscriberFactory(email="reader@bücher.example")
+    issue = IssueFactory()
+    start_send(issue)
+
+    assert sending.issue_send_work(issue_id=issue.pk) == 2
+
+    assert sorted(sink.recipients()) == ["plain.reader@example.org", "reader@xn--bcher-kva.example"]
+    for message in sink.messages():
+        subscriber = plain if message["To"] == plain.email else idn
+        assert sending.unsubscribe_url(subscriber.pk) in message["List-Unsubscribe"]
+    assert issue.deliveries.filter(status=Delivery.Status.SENT).count() == 2
+
+
+def test_sending_costs_one_query_a_message_and_a_few_a_batch(
     db, mailoutbox, django_assert_max_num_queries
 ):
     SubscriberFactory.create_batch(2 * sending.BATCH_SIZE)
     issue = IssueFactory()
     start_send(issue)
 
-    # Per message: renew the lease, mark it sent. Per batch (two here, and the empty claim that
-    # ends the run): claim, read the batch, clear the issue's error; and finishing the issue.
-    with django_assert_max_num_queries(2 * 2 * sending.BATCH_SIZE + 2 * 14):
+    # Per message: mark it sent. Per batch (two here, and the empty claim that ends the run):
+    # claim, renew the leases, read the batch, clear the issue's error; and finishing the issue.
+    with django_assert_max_num_queries(2 * sending.BATCH_SIZE + 2 * 14):
         sending.issue_send_work(issue_id=issue.pk)
 
     assert len(mailoutbox) == 2 * sending.BATCH_SIZE
@@ -360,6 +432,42 @@ def test_a_worker_whose_lease_ran_out_skips_what_another_worker_took_over(db, se
     assert sending.send_batch(issue=issue, claims=slow) == 0  # the slow one carries on
 
     assert len(mailoutbox) == 3
+
+
+class StallingBackend(locmem.EmailBackend):
+    """The test outbox, but the worker stalls on its first message until its lease has run out,
+    and meanwhile another worker claims the batch again (``taken_over``)."""
+
+    issue_id = None
+    taken_over = None
+
+    def send_messages(self, messages):
+        if StallingBackend.taken_over is None:
+            time.sleep(1.1)
+            StallingBackend.taken_over = sending.claim_batch(issue_id=StallingBackend.issue_id)
+        return super().send_messages(messages)
+
+
+def test_a_worker_that_stalls_mid_batch_skips_what_another_worker_took_over(
+    db, settings, mailoutbox
+):
+    settings.NEWSLETTER_LEASE_SECONDS = 1
+    settings.MAILERS = {"default": {"BACKEND": f"{__name__}.StallingBackend"}}
+    SubscriberFactory.create_batch(3)
+    issue = IssueFactory()
+    start_send(issue)
+    StallingBackend.issue_id, StallingBackend.taken_over = issue.pk, None
+    slow = sending.claim_batch(issue_id=issue.pk)
+
+    # The message in flight during the stall goes out and is recorded; the rest are no
+    # longer the slow worker's to send.
+    assert sending.send_batch(issue=issue, claims=slow) == 1
+    assert len(StallingBackend.taken_over) == 3
+    assert sending.send_batch(issue=issue, claims=StallingBackend.taken_over) == 2
+
+    recipients = [message.to[0] for message in mailoutbox]
+    assert len(recipients) == len(set(recipients)) == 3
+    assert sending.issue_counts(issue)["sent"] == 3
 
 
 @pytest.mark.skipif(
