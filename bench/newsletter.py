@@ -14,9 +14,10 @@ admin's "Send now" does (``sending.issue_send_start``) and waits until every del
 It reports the wall time from the start of the send (delivery rows included) to the last
 delivery marked sent, messages per second, and each worker's peak memory (VmHWM, sampled from
 /proc until the worker is stopped). Beside it, the ceiling: a plain smtplib loop over one
-connection to the same sink, each message built as the app builds it
-(``sending.build_message``, serialised as Django's SMTP backend does), and, on a sample, the
-same loop sending the pre-rendered bytes of one message (the cost of SMTP alone).
+connection to the same sink sending the very messages the workers send (``sending.BatchTemplate``:
+the issue serialised once per batch, each recipient's address, link and Message-ID put in), with
+no database; and, on a sample, the same loop with each message serialised on its own by the email
+package, as the workers did before (for comparison).
 
 The JSON file holds one key per size; the largest size's entry also holds its memory ratio to
 the smallest's. PostgreSQL only. ``--tasks`` sets NEWSLETTER_SEND_TASKS (default 2, one worker
@@ -496,53 +497,63 @@ def smtp_serialised(message) -> tuple[str, list[str], bytes]:
     )
 
 
-def ceiling_send(count: int, sink: Sink, prebuilt_sample: int) -> dict:
-    """The plain smtplib loop over one connection: messages built as the app builds them, then
-    (on a sample) one pre-rendered message sent again and again to different recipients."""
+def ceiling_send(count: int, sink: Sink, sample: int) -> dict:
+    """The plain smtplib loop over one connection: the very messages the workers send (the
+    issue serialised once per batch of sending.BATCH_SIZE, each recipient put in), without the
+    database. Then, on a sample, each message serialised on its own by the email package, as
+    the workers did before batches were serialised once (for comparison only)."""
+    import email.policy
     import smtplib
 
+    from django.conf import settings
+    from django.core.mail import mailers
     from django.core.mail.utils import DNS_NAME
 
     from irlearn.newsletter.models import Issue, Subscriber
-    from irlearn.newsletter.sending import build_message, render_bodies
+    from irlearn.newsletter.sending import BATCH_SIZE, BatchTemplate, build_message
 
+    backend = mailers.default
     issue = Issue.objects.latest("pk")
     subscribers = list(
         Subscriber.objects.filter(status=Subscriber.Status.SUBSCRIBED)
         .order_by("pk")
         .values_list("pk", "email")[:count]
     )
+    sender = backend.prep_address(settings.DEFAULT_FROM_EMAIL)
     received_before = sink.count()
     with smtplib.SMTP(
         "127.0.0.1", sink.port, local_hostname=DNS_NAME.get_fqdn(), timeout=30
     ) as smtp:
         began, cpu_began = time.perf_counter(), time.process_time()
-        # As the workers do: the bodies rendered once, each subscriber's own link put in.
-        bodies = render_bodies(issue)
-        for pk, address in subscribers:
-            smtp.sendmail(*smtp_serialised(build_message(issue, pk, address, bodies=bodies)))
-        built, cpu = time.perf_counter() - began, time.process_time() - cpu_began
+        for position, (pk, address) in enumerate(subscribers):
+            if position % BATCH_SIZE == 0:
+                template = BatchTemplate(issue)
+            message = template.message(pk, address)
+            smtp.sendmail(sender, [address], message.message(policy=email.policy.SMTP).as_bytes())
+        seconds, cpu = time.perf_counter() - began, time.process_time() - cpu_began
 
-        sample = subscribers[:prebuilt_sample]
-        sender, _, payload = smtp_serialised(build_message(issue, *sample[0]))
+        sampled = subscribers[:sample]
         began = time.perf_counter()
-        for _, address in sample:
-            smtp.sendmail(sender, [address], payload)
-        prebuilt = time.perf_counter() - began
+        for pk, address in sampled:
+            message = build_message(issue, pk, address)
+            data = super(type(message), message).message(policy=email.policy.SMTP).as_bytes()
+            smtp.sendmail(sender, [address], data)
+        on_their_own = time.perf_counter() - began
     received = sink.count() - received_before
-    if received != len(subscribers) + len(sample):
-        raise RuntimeError(f"the sink received {received} of {len(subscribers) + len(sample)}")
+    if received != len(subscribers) + len(sampled):
+        raise RuntimeError(f"the sink received {received} of {len(subscribers) + len(sampled)}")
     return {
-        "method": "build_message per subscriber (bodies rendered once, as the workers do), "
-        "serialised as Django's SMTP backend does, "
-        "smtplib.sendmail over one connection",
+        "method": "the workers' messages (serialised once per batch, each recipient put in), "
+        "smtplib.sendmail over one connection, no database",
         "messages": len(subscribers),
-        "seconds": round(built, 3),
-        "messages_per_second": round(len(subscribers) / built, 1),
+        "seconds": round(seconds, 3),
+        "messages_per_second": round(len(subscribers) / seconds, 1),
         "cpu_ms_per_message": round(cpu * 1000 / len(subscribers), 3),
-        "prebuilt_messages": len(sample),
-        "prebuilt_messages_per_second": round(len(sample) / prebuilt, 1),
-        "message_bytes": len(payload),
+        "serialised_one_by_one_messages": len(sampled),
+        "serialised_one_by_one_messages_per_second": round(len(sampled) / on_their_own, 1)
+        if sampled
+        else None,
+        "message_bytes": len(data) if sampled else None,
     }
 
 
@@ -566,13 +577,14 @@ def run_size(count: int, processes: Processes, args) -> dict:
         # The same number of messages as the app sent (all of them unless stopped by --timeout).
         ceiling_count = min(app["sent"], args.ceiling_limit or app["sent"])
         log(f"  ceiling: plain smtplib loop, {ceiling_count:,} messages over one connection")
-        ceiling = ceiling_send(ceiling_count, sink, min(ceiling_count, args.prebuilt_sample))
+        ceiling = ceiling_send(ceiling_count, sink, min(ceiling_count, args.sample))
     finally:
         processes.stop(sink.process)
     ratio = app["messages_per_second"] / ceiling["messages_per_second"]
     log(
-        f"  ceiling: {ceiling['messages_per_second']:.0f} msg/s built per message "
-        f"({ceiling['prebuilt_messages_per_second']:.0f} msg/s pre-rendered), "
+        f"  ceiling: {ceiling['messages_per_second']:.0f} msg/s "
+        f"(each serialised on its own: "
+        f"{ceiling['serialised_one_by_one_messages_per_second'] or 0:.0f} msg/s), "
         f"CPU {ceiling['cpu_ms_per_message']:.2f} ms/msg; app/ceiling = {ratio:.2f}"
     )
     return {
@@ -629,10 +641,11 @@ def parse_args():
         help="send at most this many messages in the ceiling loop (default: as many as the app)",
     )
     parser.add_argument(
-        "--prebuilt-sample",
+        "--sample",
         type=int,
-        default=5000,
-        help="messages in the pre-rendered ceiling loop (default: 5000)",
+        default=2000,
+        help="messages serialised one by one after the ceiling loop, for comparison "
+        "(default: 2000)",
     )
     parser.add_argument(
         "--timeout", type=float, default=900, help="seconds allowed for one send (default: 900)"
