@@ -2,6 +2,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import BadRequest
+from django.db.models import Prefetch
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -9,7 +10,7 @@ from django.views.generic import DetailView, TemplateView
 
 from courses import services
 from courses.certificates import certificate_pdf_bytes
-from courses.models import Attempt, Certificate, Course, Enrolment, Question
+from courses.models import Attempt, Certificate, Course, Enrolment, Lesson, LessonFigure, Question
 from courses.progress import course_outline, course_outlines
 
 
@@ -71,19 +72,13 @@ class CourseDetailView(DetailView):
         return super().get_context_data(outline=outline, **kwargs)
 
 
-def _course_for_learner(request, slug, *, with_figures=False):
+def _course_for_learner(request, slug):
     """The course and the learner's outline, or a redirect when they may not open its lessons.
 
     Staff open any lesson, draft or not, without enrolling: that is how they preview.
-    Only the lesson page shows figures: the others save the query that fetches them.
     """
     course = get_object_or_404(Course.objects.visible_to(request.user), slug=slug)
-    outline = course_outline(
-        user=request.user,
-        course=course,
-        include_drafts=request.user.is_staff,
-        with_figures=with_figures,
-    )
+    outline = course_outline(user=request.user, course=course, include_drafts=request.user.is_staff)
     if not outline.is_enrolled and not request.user.is_staff:
         messages.info(request, "Enrol on the course to open its lessons and questions.")
         return course, outline, redirect(course)
@@ -101,7 +96,7 @@ def _steps(outline):
     """Every step of the course in order, as (url, title): lessons, then each module's questions."""
     steps = []
     for state in outline.modules:
-        steps += [(lesson.get_absolute_url(), lesson.title) for lesson in state.lessons]
+        steps += [(lesson.url, lesson.title) for lesson in state.lessons]
         if state.has_questions:
             steps.append((state.quiz_url, f"Questions: {state.module.title}"))
     return steps
@@ -164,14 +159,19 @@ def module_detail(request, course, module):
 
 @login_required
 def lesson_detail(request, course, module, lesson):
-    course, outline, refusal = _course_for_learner(request, course, with_figures=True)
+    course, outline, refusal = _course_for_learner(request, course)
     if refusal:
         return refusal
     state = _module_state(outline, module)
     current = next((item for item in state.lessons if item.slug == lesson), None)
     if current is None:
         raise Http404("No such lesson in this module.")
-    previous, following = _neighbours(outline, current.get_absolute_url())
+    previous, following = _neighbours(outline, current.url)
+    # The outline holds titles and links; the page needs this one lesson's body and figures.
+    page = Lesson.objects.prefetch_related(
+        Prefetch("figures", queryset=LessonFigure.objects.order_by("order", "pk"))
+    ).get(pk=current.pk)
+    page.module, page.url = state.module, current.url
     return render(
         request,
         "courses/lesson_detail.html",
@@ -180,7 +180,7 @@ def lesson_detail(request, course, module, lesson):
             "outline": outline,
             "state": state,
             "module": state.module,
-            "lesson": current,
+            "lesson": page,
             "position": state.lessons.index(current) + 1,
             "is_done": current.pk in state.done_lesson_ids,
             "previous": previous,
@@ -214,7 +214,7 @@ def lesson_mark(request, course, module, lesson):
     ):
         messages.success(request, f"You have completed {course.title}: your certificate is ready.")
         return redirect("courses:dashboard")
-    _, following = _neighbours(outline, current.get_absolute_url())
+    _, following = _neighbours(outline, current.url)
     messages.success(request, f"“{current.title}” marked complete.")
     return redirect(following[0] if following else outline.resume_url())
 

@@ -372,6 +372,31 @@ def test_lesson_shows_an_enrolled_learner_the_body_outline_and_pager(learner_cli
     assertContains(response, "Mark as complete and continue")
 
 
+def test_an_editors_change_shows_in_the_outline_at_the_learners_next_request(
+    learner_client, learner
+):
+    """The course structure is cached for every learner; any change to content retires it."""
+    course = course_with_content(modules=1, lessons=2, questions=1)
+    module = modules_of(course)[0]
+    first, second = lessons_of(module)
+    EnrolmentFactory(user=learner, course=course)
+    assertContains(learner_client.get(first.get_absolute_url()), "lesson 1 of 2")
+
+    second.title = "Exchanging a blocked drain"
+    second.save()
+    added = LessonFactory(module=module, order=99, title="Aftercare and follow-up")
+    LessonFactory(module=module, order=100, title="Not ready yet", status="draft")
+
+    response = learner_client.get(first.get_absolute_url())
+    assertContains(response, "lesson 1 of 3")
+    assertContains(response, f'href="{second.get_absolute_url()}">Exchanging a blocked drain</a>')
+    assertContains(response, f'href="{added.get_absolute_url()}">Aftercare and follow-up</a>')
+    assertNotContains(response, "Not ready yet")
+
+    added.delete()
+    assertContains(learner_client.get(first.get_absolute_url()), "lesson 1 of 2")
+
+
 def test_first_and_last_lessons_link_to_the_neighbouring_steps(learner_client, learner):
     course = course_with_content(modules=2, lessons=2, questions=1)
     first, second = modules_of(course)
