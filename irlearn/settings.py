@@ -116,6 +116,11 @@ if BENCH:
     INSTALLED_APPS += ["bench"]
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://irlearn")}
+# Sessions are read from the cache when every process shares it (Redis, Memcached) and written
+# through to the database. A per-process memory cache would keep a session alive in one process
+# after the learner logged out in another, so then the database alone holds them.
+if CACHES["default"]["BACKEND"].rsplit(".", 1)[-1] not in ("LocMemCache", "DummyCache"):
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 # Whole pages for anonymous visitors, until content changes (irlearn/pagecache.py); 0 turns it off.
 PAGE_CACHE_SECONDS = env.int("PAGE_CACHE_SECONDS", default=600)
 
