@@ -236,3 +236,29 @@ def test_behind_a_proxy_rate_limits_count_the_client_from_x_forwarded_for(tmp_pa
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "1"
+
+
+@pytest.mark.parametrize(
+    ("cache_url", "engine"),
+    [
+        # Shared by every process: a session ended in one (logout) is gone for all of them.
+        ("rediscache://127.0.0.1:6379/3", "django.contrib.sessions.backends.cached_db"),
+        # One cache per process: another process could go on trusting a logged-out session.
+        ("", "django.contrib.sessions.backends.db"),
+    ],
+)
+def test_sessions_are_read_from_the_cache_only_when_every_process_shares_it(
+    tmp_path, cache_url, engine
+):
+    result = run_manage(
+        "shell",
+        "--verbosity=0",
+        "-c",
+        "from django.conf import settings; print(settings.SESSION_ENGINE)",
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(64),
+        DATABASE_URL=f"sqlite:///{tmp_path / 'sessions.sqlite3'}",
+        **({"CACHE_URL": cache_url} if cache_url else {}),
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == engine
