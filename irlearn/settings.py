@@ -116,6 +116,9 @@ if BENCH:
     INSTALLED_APPS += ["bench"]
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://irlearn")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # The same backend, without a new client object for every operation (irlearn/cache.py).
+    CACHES["default"]["BACKEND"] = "irlearn.cache.RedisCache"
 # Sessions are read from the cache when every process shares it (Redis, Memcached) and written
 # through to the database. A per-process memory cache would keep a session alive in one process
 # after the learner logged out in another, so then the database alone holds them.
