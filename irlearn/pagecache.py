@@ -20,6 +20,7 @@ import time
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.urls import Resolver404, resolve
 
 VERSION_KEY = "pagecache:content-version"
 # Pages that show only published content and nothing about the visitor.
@@ -82,6 +83,13 @@ def connect_signals() -> None:
             )
 
 
+def _view_name(path: str) -> str | None:
+    try:
+        return resolve(path).view_name
+    except Resolver404:
+        return None
+
+
 class AnonymousPageCacheMiddleware:
     """Outermost middleware: a hit returns the stored response, headers and all, at once."""
 
@@ -109,6 +117,8 @@ class AnonymousPageCacheMiddleware:
             and not request.COOKIES.get(settings.SESSION_COOKIE_NAME)
             and not request.COOKIES.get("messages")
             and "Authorization" not in request.headers
+            # Only pages on the allow-list: any other request goes on without a cache lookup.
+            and _view_name(request.path_info) in CACHEABLE_VIEWS
         )
 
     @staticmethod
