@@ -37,14 +37,19 @@ ENDPOINTS = [
     "procedure_detail",
     "search",
     "catalogue",
+    # Not one of the endpoints: the bare view for a logged-in learner (the session and
+    # the user loaded, nothing else), the floor under every logged-in page. No target.
+    "bare_logged_in",
     "lesson",
     "mark_complete",
     "question_submit",
     "newsletter_subscribe",
 ]
 ANONYMOUS = {"home", "procedure_list", "procedure_detail", "search", "catalogue"}
+REFERENCES = {"bare_logged_in"}
 BARE = "bare"
 BARE_URL = "/bench/bare/"
+BARE_LOGGED_IN_URL = "/bench/bare-logged-in/"
 
 _started: list[subprocess.Popen] = []
 
@@ -260,7 +265,10 @@ def request_specs(targets: dict) -> dict:
     csrf = secrets.token_hex(16)  # 32 characters from Django's alphabet (0-9a-f)
     specs = {BARE: {"method": "GET", "path": BARE_URL, "body": None, "cookie": None}}
     for name in ENDPOINTS:
-        page = targets["pages"][name]
+        if name == "bare_logged_in":
+            page = {"method": "GET", "url": BARE_LOGGED_IN_URL, "logged_in": True}
+        else:
+            page = targets["pages"][name]
         cookies = [targets["session_cookie"]] if page["logged_in"] else []
         body = None
         if page["method"] == "POST":
@@ -449,4 +457,5 @@ def summarise(runs: list[dict], order: list[str], repeats: int) -> dict:
             summary[name]["ratio"] = round(statistics.median(ratios[name]), 3)
             summary[name]["ratio_each_repeat"] = [round(r, 3) for r in ratios[name]]
             summary[name]["anonymous"] = name in ANONYMOUS
+            summary[name]["reference"] = name in REFERENCES
     return summary

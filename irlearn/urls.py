@@ -39,9 +39,12 @@ urlpatterns = [
 ]
 
 if settings.BENCH:
-    from bench.views import bare
+    from bench.views import bare, bare_logged_in
 
-    urlpatterns += [path("bench/bare/", bare, name="bench-bare")]
+    urlpatterns += [
+        path("bench/bare/", bare, name="bench-bare"),
+        path("bench/bare-logged-in/", bare_logged_in, name="bench-bare-logged-in"),
+    ]
 
 if settings.SERVE_MEDIA:
     # Uploads from local disk, for development and single-server sites; larger deployments
