@@ -135,7 +135,8 @@ def _attempt_finish_if_answered(attempt: Attempt) -> None:
 def module_complete_if_done(*, user, module: Module) -> ModuleCompletion | None:
     """Record ``module`` complete when its published lessons are done and its questions passed,
     then issue the course certificate if that was the last module."""
-    with transaction.atomic():
+    # Inside the caller's transaction no savepoint is needed: nothing here catches an error.
+    with transaction.atomic(savepoint=False):
         # One learner's completions are decided one at a time: two tabs finishing the last two
         # lessons at once would otherwise each miss the other's uncommitted row, and neither
         # would complete the module. Waiting on this lock, the second sees the first's commit.
@@ -162,7 +163,7 @@ def certificate_issue_if_complete(*, user, course: Course) -> Certificate | None
 
     A certificate, once issued, stays: modules added to the course later do not take it away.
     """
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         certificate = Certificate.objects.filter(user=user, course=course).first()
         if certificate is not None:
             return certificate
