@@ -353,10 +353,10 @@ def send_batch(*, issue: Issue, claims: dict[int, int]) -> int:
     Returns how many were sent. Raises MailServerUnavailable, after putting the deliveries not yet
     sent back to wait, when the server cannot be reached or stops taking mail.
     """
-    deliveries = _renew_batch(claims)
-    if not deliveries:
+    if not _renew_leases(claims):
         return 0
     renewed_at = time.monotonic()
+    deliveries = list(_ours(claims).filter(SUBSCRIBED).select_related("subscriber").order_by("pk"))
     connection = mailers.default
     try:
         connection.open()
@@ -371,7 +371,7 @@ def send_batch(*, issue: Issue, claims: dict[int, int]) -> int:
             # Within half a lease of renewing it, the batch is ours for sure; a batch slow
             # enough to run past that checks and renews each delivery before sending it.
             past_half_lease = time.monotonic() - renewed_at > lease().total_seconds() / 2
-            if past_half_lease and not _still_to_send(delivery, claim):
+            if past_half_lease and not _renew_leases({delivery.pk: claim}):
                 continue
             try:
                 template = template or BatchTemplate(issue)
@@ -408,41 +408,31 @@ def send_batch(*, issue: Issue, claims: dict[int, int]) -> int:
     return sent
 
 
-def _renew_batch(claims: dict[int, int]) -> list[Delivery]:
-    """Renew the leases of the claimed deliveries that are still ours and still wanted, skip
-    those whose subscriber has left, and return the ones to send (with their subscribers).
+SUBSCRIBED = Q(subscriber__status=Subscriber.Status.SUBSCRIBED)
 
-    "Still ours" is decided by the database, in the UPDATE's own condition: a delivery whose
-    lease ran out and which another worker claimed has a higher claim number, so it no longer
-    matches. Unsubscribing takes effect at once, even for a batch claimed before it.
+
+def _ours(claims: dict[int, int]):
+    """The claimed deliveries still queued under this worker's claim numbers.
+
+    A delivery whose lease ran out and which another worker claimed has a higher claim number,
+    so it no longer matches: every write through this queryset is settled by the database, in
+    the UPDATE's own condition, against a race with another worker's claim.
     """
     if not claims:
-        return []
+        return Delivery.objects.none()  # an empty Q() would match every queued delivery
     ours = Q()
     for pk, claim in claims.items():
         ours |= Q(pk=pk, attempts=claim)
-    ours = Delivery.objects.filter(ours, status=Delivery.Status.QUEUED)
-    subscribed = Q(subscriber__status=Subscriber.Status.SUBSCRIBED)
-    ours.exclude(subscribed).update(status=Delivery.Status.SKIPPED, lease_until=None)
-    if not ours.filter(subscribed).update(lease_until=timezone.now() + lease()):
-        return []
-    return list(ours.filter(subscribed).select_related("subscriber").order_by("pk"))
+    return Delivery.objects.filter(ours, status=Delivery.Status.QUEUED)
 
 
-def _still_to_send(delivery: Delivery, claim: int) -> bool:
-    """Renew the lease of a delivery that is still ours and still wanted; skip an unsubscribed one.
-
-    The renewal is one conditional UPDATE on the delivery's own columns, so that the database
-    settles a race with another worker's claim: only one of them sees its claim number.
-    """
-    ours = Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.QUEUED, attempts=claim)
-    subscribed = Q(subscriber__status=Subscriber.Status.SUBSCRIBED)
-    if ours.filter(subscribed).update(lease_until=timezone.now() + lease()):
-        return True
-    # Either another worker has claimed it (then this does nothing), or the subscriber has left:
-    # unsubscribing takes effect at once, even halfway through a send.
-    ours.exclude(subscribed).update(status=Delivery.Status.SKIPPED, lease_until=None)
-    return False
+def _renew_leases(claims: dict[int, int]) -> int:
+    """Renew the leases of the claimed deliveries that are still ours and still wanted, and
+    skip those whose subscriber has left: unsubscribing takes effect at once, even for a batch
+    claimed before it. Returns how many are still to send."""
+    ours = _ours(claims)
+    ours.exclude(SUBSCRIBED).update(status=Delivery.Status.SKIPPED, lease_until=None)
+    return ours.filter(SUBSCRIBED).update(lease_until=timezone.now() + lease())
 
 
 def _describe(error: Exception) -> str:
@@ -469,9 +459,7 @@ def _attempt_failed(delivery: Delivery, claim: int, error: str, *, permanent: bo
         changes = {"status": Delivery.Status.FAILED}
     else:
         changes = {"next_attempt_at": timezone.now() + backoff(claim)}
-    Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.QUEUED, attempts=claim).update(
-        lease_until=None, error=error[:1000], **changes
-    )
+    _ours({delivery.pk: claim}).update(lease_until=None, error=error[:1000], **changes)
 
 
 def _server_unavailable(issue: Issue, deliveries, claims: dict[int, int], error: Exception):
@@ -479,15 +467,9 @@ def _server_unavailable(issue: Issue, deliveries, claims: dict[int, int], error:
     issue page, and stop this worker's run with MailServerUnavailable."""
     description = f"Cannot send through the mail server: {_describe(error)}"[:1000]
     retry_at = timezone.now() + SERVER_RETRY
-    for delivery in deliveries:
-        Delivery.objects.filter(
-            pk=delivery.pk, status=Delivery.Status.QUEUED, attempts=claims[delivery.pk]
-        ).update(
-            lease_until=None,
-            next_attempt_at=retry_at,
-            attempts=F("attempts") - 1,
-            error=description,
-        )
+    _ours({delivery.pk: claims[delivery.pk] for delivery in deliveries}).update(
+        lease_until=None, next_attempt_at=retry_at, attempts=F("attempts") - 1, error=description
+    )
     Issue.objects.filter(pk=issue.pk).update(last_error=description)
     raise MailServerUnavailable(description) from error
 
