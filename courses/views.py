@@ -92,6 +92,15 @@ def _module_state(outline, slug):
     raise Http404("No such module in this course.")
 
 
+def _lesson_state(outline, module_slug, lesson_slug):
+    """The module's state in the outline and the lesson in it, or a 404."""
+    state = _module_state(outline, module_slug)
+    for lesson in state.lessons:
+        if lesson.slug == lesson_slug:
+            return state, lesson
+    raise Http404("No such lesson in this module.")
+
+
 def _steps(outline):
     """Every step of the course in order, as (url, title): lessons, then each module's questions."""
     steps = []
@@ -162,16 +171,13 @@ def lesson_detail(request, course, module, lesson):
     course, outline, refusal = _course_for_learner(request, course)
     if refusal:
         return refusal
-    state = _module_state(outline, module)
-    current = next((item for item in state.lessons if item.slug == lesson), None)
-    if current is None:
-        raise Http404("No such lesson in this module.")
+    state, current = _lesson_state(outline, module, lesson)
     previous, following = _neighbours(outline, current.url)
     # The outline holds titles and links; the page needs this one lesson's body and figures.
     page = Lesson.objects.prefetch_related(
         Prefetch("figures", queryset=LessonFigure.objects.order_by("order", "pk"))
     ).get(pk=current.pk)
-    page.module, page.url = state.module, current.url
+    page.module = state.module
     return render(
         request,
         "courses/lesson_detail.html",
@@ -196,9 +202,8 @@ def lesson_mark(request, course, module, lesson):
     course, outline, refusal = _course_for_learner(request, course)
     if refusal:
         return refusal
-    state = _module_state(outline, module)
-    current = next((item for item in state.lessons if item.slug == lesson), None)
-    if current is None or not current.is_published:
+    state, current = _lesson_state(outline, module, lesson)
+    if not current.is_published:
         raise Http404("No such lesson in this module.")
     if request.POST.get("undo"):
         services.lesson_uncomplete(user=request.user, lesson=current)
