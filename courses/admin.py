@@ -42,9 +42,7 @@ from courses.models import (
     Status,
 )
 from courses.services import certificate_reinstate, certificate_revoke, module_duplicate
-from irlearn.admin_tools import ReadOnlyAdmin, action_confirmation
-
-ON_LIST_AND_FORM = [admin.ActionLocation.CHANGE_LIST, admin.ActionLocation.CHANGE_FORM]
+from irlearn.admin_tools import ON_LIST_AND_FORM, ReadOnlyAdmin, action_confirmation
 
 # A question fewer than this share of learners answer correctly is worth a second look: the
 # stem may be ambiguous, or the keyed answer wrong.
@@ -729,7 +727,8 @@ class CertificateAdmin(ReadOnlyAdmin):
             request,
             template="admin/courses/certificate/revoke_confirmation.html",
             title="Revoke these certificates?",
-            certificates=certificates,
+            action="revoke",
+            objects=certificates,
             form=form,
         )
 

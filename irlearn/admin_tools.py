@@ -18,8 +18,15 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-def action_confirmation(model_admin, request, *, template: str, title: str, **context):
-    """The page that asks "are you sure?" before an admin action goes ahead.
+# Admin actions offered both on the change list and on one object's page.
+ON_LIST_AND_FORM = [admin.ActionLocation.CHANGE_LIST, admin.ActionLocation.CHANGE_FORM]
+
+
+def action_confirmation(
+    model_admin, request, *, template: str, title: str, action: str, objects, **context
+):
+    """The page that asks "are you sure?" before the admin action ``action`` goes ahead on
+    ``objects``. ``template`` extends admin/action_confirmation.html.
 
     The action came from the change list or from one object's page; the page posts back the
     same action field, so the answer reaches the same action.
@@ -39,6 +46,8 @@ def action_confirmation(model_admin, request, *, template: str, title: str, **co
         "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         "action_field": action_field,
         "back_url": request.get_full_path(),
+        "action": action,
+        "objects": objects,
         **context,
     }
     request.current_app = model_admin.admin_site.name

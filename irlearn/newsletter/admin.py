@@ -28,13 +28,12 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.csp import csp_override
 from django.views.decorators.http import require_POST
 
-from irlearn.admin_tools import ReadOnlyAdmin, action_confirmation
+from irlearn.admin_tools import ON_LIST_AND_FORM, ReadOnlyAdmin, action_confirmation
 from irlearn.newsletter import sending, services
 from irlearn.newsletter.forms import ImportForm, IssueSendForm
 from irlearn.newsletter.models import ConsentRecord, Delivery, Issue, Subscriber
 
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
-ON_LIST_AND_FORM = [admin.ActionLocation.CHANGE_LIST, admin.ActionLocation.CHANGE_FORM]
 
 
 def csv_response(queryset, filename: str) -> StreamingHttpResponse:
@@ -234,7 +233,8 @@ class SubscriberAdmin(admin.ModelAdmin):
             request,
             template="admin/newsletter/subscriber/erase_confirmation.html",
             title="Erase these subscribers?",
-            subscribers=queryset,
+            action="erase",
+            objects=queryset,
         )
 
     @admin.action(permissions=["view"], description="Export the selected subscribers as CSV")
