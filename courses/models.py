@@ -2,7 +2,7 @@ import secrets
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import FileExtensionValidator, MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -11,14 +11,8 @@ from simple_history.models import HistoricalRecords
 
 from courses.querysets import CourseQuerySet, LessonQuerySet, ModuleQuerySet
 from irlearn.markup import MarkdownBodyMixin, render_markdown
-from procedures.validators import validate_figure_file
-
-IMAGE_VALIDATORS = [
-    FileExtensionValidator(["png", "jpg", "jpeg", "webp", "gif", "svg"]),
-    validate_figure_file,
-]
-IMAGE_HELP = "PNG, JPEG, WebP, GIF or SVG, up to 5 MB."
-
+from procedures.models import FigureBase
+from procedures.validators import FIGURE_HELP, FIGURE_VALIDATORS
 
 # Slugs that would collide with the app's own URLs at the same level: a course at /learn/my/
 # would hide "My learning", a lesson at .../questions/ the module's questions.
@@ -69,7 +63,7 @@ class Course(Content):
         "learning outcomes", help_text="One per line, each starting with a verb."
     )
     cover = models.FileField(
-        upload_to="courses/covers/", blank=True, validators=IMAGE_VALIDATORS, help_text=IMAGE_HELP
+        upload_to="courses/covers/", blank=True, validators=FIGURE_VALIDATORS, help_text=FIGURE_HELP
     )
     cover_alt = models.CharField(
         "cover alt text",
@@ -201,25 +195,13 @@ class Lesson(MarkdownBodyMixin, Content):
         )
 
 
-class LessonFigure(models.Model):
+class LessonFigure(FigureBase):
     """An image or diagram shown with a lesson."""
 
     lesson = models.ForeignKey(Lesson, on_delete=models.CASCADE, related_name="figures")
     image = models.FileField(
-        upload_to="courses/figures/", validators=IMAGE_VALIDATORS, help_text=IMAGE_HELP
+        upload_to="courses/figures/", validators=FIGURE_VALIDATORS, help_text=FIGURE_HELP
     )
-    alt_text = models.CharField(
-        max_length=300, help_text="What the image shows, for people who cannot see it."
-    )
-    caption = models.CharField(max_length=500, blank=True)
-    credit = models.CharField(max_length=200, blank=True)
-    order = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        ordering = ["order", "pk"]
-
-    def __str__(self):
-        return self.caption or self.alt_text
 
 
 class Question(models.Model):
@@ -244,8 +226,8 @@ class Question(models.Model):
     image = models.FileField(
         upload_to="courses/questions/",
         blank=True,
-        validators=IMAGE_VALIDATORS,
-        help_text=IMAGE_HELP,
+        validators=FIGURE_VALIDATORS,
+        help_text=FIGURE_HELP,
     )
     image_alt = models.CharField(
         "image alt text", max_length=300, blank=True, help_text="Required with an image."

@@ -1,5 +1,4 @@
 from django.contrib.postgres.search import SearchVectorField
-from django.core.validators import FileExtensionValidator
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
@@ -7,7 +6,7 @@ from simple_history.models import HistoricalRecords
 
 from irlearn.markup import render_markdown
 from procedures.querysets import ProcedureQuerySet
-from procedures.validators import validate_figure_file
+from procedures.validators import FIGURE_HELP, FIGURE_VALIDATORS
 
 
 class Category(models.Model):
@@ -166,18 +165,10 @@ class Procedure(models.Model):
         ]
 
 
-class Figure(models.Model):
-    """An image or diagram on a procedure page."""
+class FigureBase(models.Model):
+    """An image or diagram with its text alternative, caption and credit, in its page's order:
+    the same on a procedure page and in a lesson."""
 
-    procedure = models.ForeignKey(Procedure, on_delete=models.CASCADE, related_name="figures")
-    image = models.FileField(
-        upload_to="procedures/figures/",
-        validators=[
-            FileExtensionValidator(["png", "jpg", "jpeg", "webp", "gif", "svg"]),
-            validate_figure_file,
-        ],
-        help_text="PNG, JPEG, WebP, GIF or SVG, up to 5 MB.",
-    )
     alt_text = models.CharField(
         max_length=300, help_text="What the image shows, for people who cannot see it."
     )
@@ -186,7 +177,17 @@ class Figure(models.Model):
     order = models.PositiveIntegerField(default=0)
 
     class Meta:
+        abstract = True
         ordering = ["order", "pk"]
 
     def __str__(self):
         return self.caption or self.alt_text
+
+
+class Figure(FigureBase):
+    """An image or diagram on a procedure page."""
+
+    procedure = models.ForeignKey(Procedure, on_delete=models.CASCADE, related_name="figures")
+    image = models.FileField(
+        upload_to="procedures/figures/", validators=FIGURE_VALIDATORS, help_text=FIGURE_HELP
+    )

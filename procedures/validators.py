@@ -1,6 +1,7 @@
 """Checks on uploaded figures: real images of a sensible size, and SVG without active content."""
 
 from django.core.exceptions import ValidationError
+from django.core.validators import FileExtensionValidator
 from django.template.defaultfilters import filesizeformat
 
 MAX_FIGURE_BYTES = 5 * 1024 * 1024
@@ -66,3 +67,11 @@ def _validate_svg(data: bytes):
                 raise ValidationError("SVG figures may only link to parts of themselves.")
             if local == "style" or "url(" in value and not value.strip().startswith("url(#"):
                 raise ValidationError("SVG figures may not use style attributes or external URLs.")
+
+
+# Every image field of the site (procedure and lesson figures, course covers, question images).
+FIGURE_VALIDATORS = [
+    FileExtensionValidator(["png", "jpg", "jpeg", "webp", "gif", "svg"]),
+    validate_figure_file,
+]
+FIGURE_HELP = "PNG, JPEG, WebP, GIF or SVG, up to 5 MB."
