@@ -2,7 +2,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import BadRequest
-from django.db.models import Prefetch
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -10,7 +9,7 @@ from django.views.generic import DetailView, TemplateView
 
 from courses import services
 from courses.certificates import certificate_pdf_bytes
-from courses.models import Attempt, Certificate, Course, Enrolment, Lesson, LessonFigure, Question
+from courses.models import Attempt, Certificate, Course, Enrolment, Lesson, Question
 from courses.progress import course_outline, course_outlines
 
 
@@ -174,9 +173,7 @@ def lesson_detail(request, course, module, lesson):
     state, current = _lesson_state(outline, module, lesson)
     previous, following = _neighbours(outline, current.url)
     # The outline holds titles and links; the page needs this one lesson's body and figures.
-    page = Lesson.objects.prefetch_related(
-        Prefetch("figures", queryset=LessonFigure.objects.order_by("order", "pk"))
-    ).get(pk=current.pk)
+    page = Lesson.objects.prefetch_related("figures").get(pk=current.pk)
     page.module = state.module
     return render(
         request,
