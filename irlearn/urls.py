@@ -5,6 +5,7 @@ from django.urls import include, path, re_path
 from django.views.static import serve
 
 from courses.sitemaps import CourseSitemap
+from irlearn.accounts.forms import AdminLoginForm
 from irlearn.pages.sitemaps import PageSitemap, StaticViewSitemap
 from irlearn.pages.views import HomeView, PageDetailView, privacy_policy, robots_txt
 from procedures.sitemaps import CategorySitemap, ProcedureSitemap
@@ -20,6 +21,8 @@ SITEMAPS = {
 admin.site.site_header = "IRLearn administration"
 admin.site.site_title = "IRLearn admin"
 admin.site.index_title = "Content and subscribers"
+# Staff log in with the same limits on failed logins as the site (irlearn/accounts/forms.py).
+admin.site.login_form = AdminLoginForm
 
 urlpatterns = [
     path("", HomeView.as_view(), name="home"),

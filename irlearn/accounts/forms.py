@@ -1,4 +1,6 @@
+from allauth.account.adapter import get_adapter
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
 
 from irlearn.accounts.models import User
 
@@ -25,6 +27,29 @@ class SignupForm(forms.Form):
         user.grade = self.cleaned_data["grade"]
         user.specialty = self.cleaned_data["specialty"]
         user.save(update_fields=["full_name", "grade", "specialty"])
+
+
+class AdminLoginForm(AdminAuthenticationForm):
+    """The admin's login form, held to the site login's limits on failed logins.
+
+    allauth's adapter checks the password, as it does for the site's login form: a login is
+    refused once the client's address or the account has used up ACCOUNT_RATE_LIMITS
+    ["login_failed"], a failure is counted against both, and a success is not. Guesses at
+    /admin/login/ and /accounts/login/ therefore share one budget, a lock set on either page holds
+    on both, and what lifts it is allauth's: the end of the window, or a password reset.
+    """
+
+    def clean(self):
+        email = self.cleaned_data.get("username")
+        password = self.cleaned_data.get("password")
+        if email is not None and password:
+            self.user_cache = get_adapter(self.request).authenticate(
+                self.request, email=email, password=password
+            )
+            if self.user_cache is None:
+                raise self.get_invalid_login_error()
+            self.confirm_login_allowed(self.user_cache)
+        return self.cleaned_data
 
 
 class ProfileForm(forms.ModelForm):
