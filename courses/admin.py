@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from adminsortable2.admin import SortableAdminBase, SortableAdminMixin, SortableInlineAdminMixin
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.utils import unquote
 from django.contrib.admin.widgets import AdminTextareaWidget
 from django.contrib.auth import get_permission_codename
 from django.core.exceptions import PermissionDenied
@@ -25,7 +24,6 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
-from simple_history.admin import SimpleHistoryAdmin
 
 from courses.models import (
     Answer,
@@ -42,7 +40,13 @@ from courses.models import (
     Status,
 )
 from courses.services import certificate_reinstate, certificate_revoke, module_duplicate
-from irlearn.admin_tools import ON_LIST_AND_FORM, ReadOnlyAdmin, action_confirmation
+from irlearn.admin_tools import (
+    ON_LIST_AND_FORM,
+    HistoryAdmin,
+    ReadOnlyAdmin,
+    action_confirmation,
+    pk_or_404,
+)
 
 # A question fewer than this share of learners answer correctly is worth a second look: the
 # stem may be ambiguous, or the keyed answer wrong.
@@ -120,7 +124,7 @@ class ModuleInline(SortableInlineAdminMixin, admin.TabularInline):
 
 
 @admin.register(Course)
-class CourseAdmin(SortableAdminMixin, SimpleHistoryAdmin):
+class CourseAdmin(SortableAdminMixin, HistoryAdmin):
     list_display = ["title", "status", "cpd_hours", "module_count", "updated_at", "report_link"]
     list_filter = ["status"]
     search_fields = ["title", "summary"]
@@ -191,7 +195,7 @@ class CourseAdmin(SortableAdminMixin, SimpleHistoryAdmin):
         ]
 
     def _report_course(self, request, object_id):
-        course = Course.objects.filter(pk=unquote(object_id)).first()
+        course = Course.objects.filter(pk=pk_or_404(Course, object_id)).first()
         if course is None:
             raise Http404("No such course.")
         if not self.has_view_permission(request, course):
@@ -418,7 +422,7 @@ class QuestionInline(SortableInlineAdminMixin, admin.StackedInline):
 
 
 @admin.register(Module)
-class ModuleAdmin(SortableAdminBase, SimpleHistoryAdmin):
+class ModuleAdmin(SortableAdminBase, HistoryAdmin):
     list_display = ["title", "course", "status", "lesson_count", "question_count", "updated_at"]
     list_filter = ["course", "status"]
     list_select_related = ["course"]
@@ -492,7 +496,7 @@ class LessonFigureInline(SortableInlineAdminMixin, admin.StackedInline):
 
 
 @admin.register(Lesson)
-class LessonAdmin(ModuleChoiceMixin, SortableAdminBase, SimpleHistoryAdmin):
+class LessonAdmin(ModuleChoiceMixin, SortableAdminBase, HistoryAdmin):
     list_display = ["title", "module", "course", "status", "estimated_minutes", "updated_at"]
     list_filter = ["module__course", "status"]
     list_select_related = ["module__course"]
@@ -526,7 +530,7 @@ class LessonAdmin(ModuleChoiceMixin, SortableAdminBase, SimpleHistoryAdmin):
 
 
 @admin.register(Question)
-class QuestionAdmin(ModuleChoiceMixin, SimpleHistoryAdmin):
+class QuestionAdmin(ModuleChoiceMixin, HistoryAdmin):
     form = QuestionForm
     list_display = ["__str__", "module", "course", "correct", "updated_at"]
     list_filter = ["module__course"]

@@ -2,10 +2,61 @@
 
 from django.contrib import admin
 from django.contrib.admin import helpers
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import ValidationError
+from django.http import Http404
 from django.template.response import TemplateResponse
+from simple_history.admin import SimpleHistoryAdmin
+
+# The date hierarchy's links go from a year to the next one, which Python cannot write past 9998.
+DATE_HIERARCHY_YEARS = range(1, 9999)
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+def pk_or_404(model, object_id):
+    """The primary key that an admin URL's ``object_id`` names, or 404 if it cannot be one.
+
+    Django's own change and delete views do this; views added with ``get_urls`` (reports,
+    history) must too, or an id such as "abc" fails in the database with a 500.
+    """
+    try:
+        return model._meta.pk.to_python(unquote(object_id))
+    except (ValidationError, ValueError, TypeError) as error:
+        raise Http404(f"No {model._meta.verbose_name} with that id.") from error
+
+
+class SafeChangeListMixin:
+    """A change list that treats an impossible date-hierarchy year as a bad lookup.
+
+    Django builds the range ``year`` to ``year + 1`` before any check, so ``?created_at__year=9999``
+    fails with an OverflowError (a 500); here it gets Django's "incorrect lookup" page instead.
+    """
+
+    def get_changelist_instance(self, request):
+        if self.date_hierarchy:
+            year = request.GET.get(f"{self.date_hierarchy}__year")
+            if year is not None and not (year.isdigit() and int(year) in DATE_HIERARCHY_YEARS):
+                raise IncorrectLookupParameters(f"No year {year[:10]!r} in the date hierarchy.")
+        return super().get_changelist_instance(request)
+
+
+class HistoryAdmin(SimpleHistoryAdmin):
+    """django-simple-history's admin, with a 404 for an object or version id that cannot exist
+    (its views pass the raw id to the database)."""
+
+    def history_view(self, request, object_id, extra_context=None):
+        pk_or_404(self.model, object_id)
+        return super().history_view(request, object_id, extra_context=extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        pk_or_404(self.model, object_id)
+        pk_or_404(self.model.history.model, version_id)
+        return super().history_form_view(
+            request, object_id, version_id, extra_context=extra_context
+        )
+
+
+class ReadOnlyAdmin(SafeChangeListMixin, admin.ModelAdmin):
     """Records the app writes and nobody edits: staff with view permission may only read them."""
 
     def has_add_permission(self, request):

@@ -56,6 +56,8 @@ MIDDLEWARE = [
     "irlearn.pagecache.AnonymousPageCacheMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    # NUL or a lone surrogate in the path, query or form: 400 before any view or query sees it.
+    "irlearn.middleware.RejectUnreadableInputMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

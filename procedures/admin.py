@@ -2,8 +2,8 @@ from adminsortable2.admin import SortableAdminBase, SortableAdminMixin, Sortable
 from django.contrib import admin, messages
 from django.db.models import Count
 from django.utils.html import format_html
-from simple_history.admin import SimpleHistoryAdmin
 
+from irlearn.admin_tools import HistoryAdmin
 from procedures.models import Category, Figure, ImagingModality, Procedure
 from procedures.services import procedure_publish, procedure_unpublish
 
@@ -36,7 +36,7 @@ class FigureInline(SortableInlineAdminMixin, admin.StackedInline):
 
 
 @admin.register(Procedure)
-class ProcedureAdmin(SortableAdminBase, SimpleHistoryAdmin):
+class ProcedureAdmin(SortableAdminBase, HistoryAdmin):
     list_display = ["title", "abbreviation", "category", "status", "last_reviewed", "updated_at"]
     list_filter = ["status", "category", "guidance"]
     list_select_related = ["category"]

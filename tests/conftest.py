@@ -42,3 +42,42 @@ def smtp_server(settings):
         # Django's test set-up swaps every mailer for locmem; this override comes after it.
         settings.MAILERS = sink.mailers()
         yield sink
+
+
+@pytest.fixture
+def site_content(db, settings, django_capture_on_commit_callbacks):
+    """Demo content plus a row in every table the admin shows (so every change page is seen),
+    and a learner enrolled in every course who has finished one of them."""
+    from django.core.management import call_command
+
+    from courses import services as course_services
+    from courses.models import Course, Lesson
+    from irlearn.newsletter import sending
+    from irlearn.newsletter.services import subscriber_subscribe
+    from tests.factories import course_with_content
+    from tests.newsletter.factories import IssueFactory, SubscriberFactory
+
+    call_command("seed_demo", "--no-accounts", verbosity=0)
+    learner = UserFactory(full_name="Crawl Learner")
+    # A finished course: enrolment, lesson progress, attempts, completions and a certificate.
+    course = course_with_content(modules=1, lessons=1, questions=1, title="Crawl course")
+    course_services.enrolment_create(user=learner, course=course)
+    for lesson in Lesson.objects.filter(module__course=course):
+        course_services.lesson_complete(user=learner, lesson=lesson)
+    module = course.modules.get()
+    attempt = course_services.attempt_start(user=learner, module=module)
+    question = module.questions.get()
+    course_services.answer_submit(attempt=attempt, question_id=question.pk, choice="b")
+    for other in Course.objects.exclude(pk=course.pk):
+        course_services.enrolment_create(user=learner, course=other)
+    # Newsletter: a pending sign-up (consent record), a subscriber, an issue with deliveries and
+    # the queued send tasks in the database backend's table.
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    with django_capture_on_commit_callbacks(execute=True):
+        subscriber_subscribe(
+            email="crawl-reader@example.org", wording="Yes please", source="/", ip_address=None
+        )
+        SubscriberFactory()
+        issue = IssueFactory()
+        sending.issue_send_start(issue_id=issue.pk)
+    return learner

@@ -28,7 +28,12 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.csp import csp_override
 from django.views.decorators.http import require_POST
 
-from irlearn.admin_tools import ON_LIST_AND_FORM, ReadOnlyAdmin, action_confirmation
+from irlearn.admin_tools import (
+    ON_LIST_AND_FORM,
+    ReadOnlyAdmin,
+    SafeChangeListMixin,
+    action_confirmation,
+)
 from irlearn.newsletter import sending, services
 from irlearn.newsletter.forms import ImportForm, IssueSendForm
 from irlearn.newsletter.models import ConsentRecord, Delivery, Issue, Subscriber
@@ -115,7 +120,7 @@ class ConsentRecordInline(admin.TabularInline):
 
 
 @admin.register(Subscriber)
-class SubscriberAdmin(admin.ModelAdmin):
+class SubscriberAdmin(SafeChangeListMixin, admin.ModelAdmin):
     list_display = ["address", "status", "created_at", "confirmed_at", "unsubscribed_at"]
     list_filter = ["status"]
     search_fields = ["email"]
@@ -331,7 +336,7 @@ def preview_csp():
 
 
 @admin.register(Issue)
-class IssueAdmin(admin.ModelAdmin):
+class IssueAdmin(SafeChangeListMixin, admin.ModelAdmin):
     list_display = ["subject", "status", "scheduled_for", "started_at", "finished_at", "created_at"]
     list_filter = ["status"]
     search_fields = ["subject"]
