@@ -7,8 +7,9 @@ courses, site pages) moves the content version on, which retires every cached pa
 a published change is live at the next request.
 
 What is never cached: anything for a logged-in user, a request carrying a session or messages
-cookie, a response that sets a cookie or used a CSRF token (it would hand one visitor's token to
-the next), responses marked private or no-store, and every page not on the allow-list below.
+cookie, a response that sets a cookie or used a CSRF token or a CSP nonce (it would hand one
+visitor's token or nonce to the next), responses marked private or no-store, and every page not
+on the allow-list below. So the cached pages use no nonce: our scripts are files of our own.
 With several processes the cache must be shared (CACHE_URL=rediscache://...) so that all of
 them see the new content version; with the default per-process memory cache, another process
 may serve a page up to PAGE_CACHE_SECONDS old.
@@ -21,6 +22,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.urls import Resolver404, resolve
+from django.utils.csp import CSP
 
 VERSION_KEY = "pagecache:content-version"
 # Pages that show only published content and nothing about the visitor.
@@ -141,5 +143,9 @@ class AnonymousPageCacheMiddleware:
             and (user is None or not user.is_authenticated)
             # The page used a CSRF token: it must not go to anyone else.
             and not request.META.get("CSRF_COOKIE_NEEDS_UPDATE")
+            # The page used a CSP nonce: every visitor would get the same one, and a nonce that
+            # anyone can read off a cached page protects nothing.
+            and "'nonce-" not in response.get(CSP.HEADER_ENFORCE, "")
+            and "'nonce-" not in response.get(CSP.HEADER_REPORT_ONLY, "")
             and not any(word in cache_control for word in ("private", "no-store", "no-cache"))
         )

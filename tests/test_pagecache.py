@@ -2,6 +2,7 @@
 
 import pytest
 from django.test import Client
+from django.urls import path
 from pytest_django.asserts import assertContains, assertNotContains
 
 from procedures.models import Procedure
@@ -161,3 +162,39 @@ def test_the_page_cache_can_be_turned_off(client, procedure, settings):
     client.get(procedure.get_absolute_url())
 
     assert "X-Page-Cache" not in client.get(procedure.get_absolute_url())
+
+
+@pytest.mark.parametrize("page", ["home", "procedure", "catalogue", "course"])
+def test_cached_pages_carry_no_csp_nonce_for_visitors_to_share(client, procedure, page):
+    course = CourseFactory()
+    url = {
+        "home": "/",
+        "procedure": procedure.get_absolute_url(),
+        "catalogue": "/learn/",
+        "course": course.get_absolute_url(),
+    }[page]
+    first, second = client.get(url), client.get(url)
+
+    assert second["X-Page-Cache"] == "hit"
+    for response in (first, second):
+        assert "'nonce-" not in response["Content-Security-Policy"]
+        assert b"nonce=" not in response.content
+
+
+def nonce_page(request):
+    from django.http import HttpResponse
+    from django.middleware.csp import get_nonce
+
+    return HttpResponse(f'<script nonce="{get_nonce(request)}" src="/static/x.js"></script>')
+
+
+urlpatterns = [path("", nonce_page, name="home")]
+
+
+def test_a_page_that_uses_a_nonce_is_never_served_from_the_cache(client, settings):
+    settings.ROOT_URLCONF = __name__
+    first, second = client.get("/"), client.get("/")
+
+    assert "X-Page-Cache" not in second
+    assert first["Content-Security-Policy"] != second["Content-Security-Policy"]
+    assert "'nonce-" in second["Content-Security-Policy"]

@@ -70,6 +70,21 @@ def test_pages_send_the_other_security_headers(client):
 
 
 @pytest.mark.django_db
+def test_pages_turn_off_browser_features_they_do_not_use_even_from_the_page_cache(client):
+    rendered = client.get(reverse("home"))
+    cached = client.get(reverse("home"))
+    assert cached["X-Page-Cache"] == "hit"
+
+    for response in (rendered, cached):
+        policy = dict(
+            part.strip().split("=", 1) for part in response["Permissions-Policy"].split(",")
+        )
+        for feature in ("camera", "microphone", "geolocation", "payment", "usb", "browsing-topics"):
+            assert policy[feature] == "()"
+        assert policy["fullscreen"] == "(self)"
+
+
+@pytest.mark.django_db
 def test_secure_requests_get_strict_transport_security(client):
     # Tests run with production settings (DEBUG off), where HSTS is on for a year.
     response = client.get(reverse("home"), secure=True)
