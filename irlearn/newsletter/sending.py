@@ -11,12 +11,16 @@ BEGIN IMMEDIATE serialises writers) and send each batch over one SMTP connection
   merely slow therefore skips what another worker has taken over: two live workers never send
   one delivery twice.
 - A worker killed mid-batch leaves its deliveries leased; when the lease runs out any worker takes
-  them back. Only the message in flight at the kill can go out twice.
+  them back. Only the message in flight at the kill can go out twice. A send task that finds
+  nothing left to claim but deliveries leased to another worker waits for those leases to run
+  out (at most one lease, and only while that worker is not seen sending), so a killed worker's
+  batch goes out within about a lease of the kill.
 - Each send task first enqueues its successor, deferred until the leases of a dead worker have run
-  out: that chain is the recurring sweep which finishes a send after a crash. A worker killed in
-  the instant between taking a task and enqueueing the successor ends its chain, so
-  ``issue_send_sweep`` (``manage.py newsletter_sweep``, run whenever a worker starts) sets going
-  again any send left without a waiting task.
+  out: that chain is the recurring sweep which finishes a send after a crash. Those successors
+  are due only later, so ``issue_send_sweep`` (``manage.py newsletter_sweep``, run whenever a
+  worker starts) gives a send fresh tasks when none is due to run now and deliveries wait for
+  nothing but a lease; it also sets going again a send whose chain has ended (a worker killed in
+  the instant between taking a task and enqueueing the successor).
 - A mail server that cannot be reached costs no attempts: the batch waits and is tried again, and
   the issue says what is wrong. Only answers about one message (a refused recipient, rejected data)
   count towards MAX_ATTEMPTS; a permanent (5xx) refusal fails the delivery at once.
@@ -34,7 +38,7 @@ from email.utils import make_msgid
 from django.conf import settings
 from django.core.mail import mailers
 from django.db import transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Min, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -52,6 +56,8 @@ INSERT_BATCH = 2000
 MIN_DAYS_BETWEEN_ISSUES = 28
 # How long deliveries wait when the mail server cannot be reached or will not take mail.
 SERVER_RETRY = timedelta(minutes=1)
+# How often a send task waiting for another worker's leases looks again (it may finish meanwhile).
+LEASE_POLL_SECONDS = 1.0
 
 
 class SendError(Exception):
@@ -160,6 +166,7 @@ def _enqueue(task, *, run_after=None, **kwargs):
 def issue_send_work(*, issue_id: int) -> int:
     """Send claimable deliveries of ``issue_id`` until none is left; return how many were sent.
 
+    When what is left is leased to other workers, wait for those leases (``claim_when_leases_end``).
     Safe to run in any number of workers at once, and again after a crash.
     """
     from irlearn.newsletter.tasks import issue_send
@@ -171,7 +178,7 @@ def issue_send_work(*, issue_id: int) -> int:
     _enqueue(issue_send, run_after=timezone.now() + successor_delay(), issue_id=issue_id)
     sent = 0
     try:
-        while claims := claim_batch(issue_id=issue_id):
+        while claims := claim_batch(issue_id=issue_id) or claim_when_leases_end(issue_id=issue_id):
             sent += send_batch(issue=issue, claims=claims)
     except MailServerUnavailable as error:
         # The batch waits SERVER_RETRY; a successor tries again rather than this worker spinning.
@@ -180,13 +187,18 @@ def issue_send_work(*, issue_id: int) -> int:
     return sent
 
 
-def claimable(issue_id, now):
+def sendable(issue_id, now):
+    """The issue's queued deliveries that no retry holds back: claimable now, or once a lease
+    runs out."""
     return Delivery.objects.filter(
-        Q(lease_until__isnull=True) | Q(lease_until__lt=now),
         Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
         issue_id=issue_id,
         status=Delivery.Status.QUEUED,
     )
+
+
+def claimable(issue_id, now):
+    return sendable(issue_id, now).filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
 
 
 def claim_batch(*, issue_id: int, size: int = BATCH_SIZE) -> dict[int, int]:
@@ -211,6 +223,40 @@ def claim_batch(*, issue_id: int, size: int = BATCH_SIZE) -> dict[int, int]:
         )
         # Still inside the transaction that holds the rows, so these are this claim's numbers.
         return dict(Delivery.objects.filter(pk__in=ids).values_list("pk", "attempts"))
+
+
+def claim_when_leases_end(*, issue_id: int) -> dict[int, int]:
+    """Wait for the leases of other workers to run out and claim what they held; ``{}`` when
+    there is nothing to wait for.
+
+    For a send task that has nothing left to claim. What is left may be the batch of a worker
+    that was killed: its leases run out within one lease, and taking it back then, rather than
+    leaving it to a successor deferred beyond a lease, lets a restarted worker finish the send
+    within about a lease of the kill. Only a live worker moves on, so the wait ends when another
+    worker records a delivery (it will send the rest of its batch) or when the first lease ends
+    later than one lease from the start of the wait (renewed since, on a slow server), and at
+    once when what is left waits for a retry, not a lease: the successor chain comes back for
+    those. Never longer than two leases, whatever the clocks say.
+    """
+    wait_until = timezone.now() + lease()
+    give_up = time.monotonic() + 2 * lease().total_seconds()
+    queued_before = None
+    while time.monotonic() < give_up:
+        now = timezone.now()
+        left = sendable(issue_id, now).aggregate(queued=Count("pk"), lease_ends=Min("lease_until"))
+        if left["lease_ends"] is None or left["lease_ends"] > wait_until:
+            return {}  # nothing is leased, or only to workers that are alive
+        if queued_before is not None and left["queued"] < queued_before:
+            return {}  # another worker is sending
+        queued_before = left["queued"]
+        if left["lease_ends"] >= now:
+            # Look again when the first lease ends, or sooner: its worker may finish first.
+            time.sleep(min((left["lease_ends"] - now).total_seconds(), LEASE_POLL_SECONDS))
+        elif claims := claim_batch(issue_id=issue_id):
+            return claims
+        else:
+            time.sleep(LEASE_POLL_SECONDS)  # another worker was claiming it: see who has it now
+    return {}
 
 
 # Stands in for each recipient's unsubscribe address in bodies rendered once for a whole batch:
@@ -502,7 +548,7 @@ def issue_send_sweep() -> list[int]:
     """Set going every send that has lost its workers; return the ids of the issues set going.
 
     Starts scheduled issues whose time has passed, and gives every issue still sending fresh send
-    tasks unless one is already waiting in the queue. ``manage.py newsletter_sweep`` runs it; run
+    tasks when it needs them (``_needs_send_tasks``). ``manage.py newsletter_sweep`` runs it; run
     that whenever a worker starts (and from cron if you like): it is safe to run at any time.
     """
     from irlearn.newsletter.tasks import issue_send
@@ -516,15 +562,38 @@ def issue_send_sweep() -> list[int]:
             set_going.append(issue_id)
     sending = Issue.objects.filter(status=Issue.Status.SENDING).exclude(pk__in=set_going)
     for issue_id in sending.values_list("pk", flat=True):
-        if not _send_task_waiting(issue_id):
+        if _needs_send_tasks(issue_id):
             for _ in range(settings.NEWSLETTER_SEND_TASKS):
                 issue_send.enqueue(issue_id=issue_id)
             set_going.append(issue_id)
     return set_going
 
 
-def _send_task_waiting(issue_id: int) -> bool:
-    """Whether a send task for the issue waits in the queue (the database backend can tell)."""
+def _needs_send_tasks(issue_id: int) -> bool:
+    """Whether a send needs fresh tasks: no send task waits to run now, and either none waits
+    at all (the chain of successors has ended) or deliveries wait for nothing but a lease.
+
+    A successor deferred to later does not count as waiting when deliveries could go out now or
+    as soon as a killed worker's leases run out: restarted workers would sit idle until it came
+    due. What waits for a retry (an outage, a refusal) is left to the successor.
+    """
+    waiting = _send_tasks_waiting(issue_id)
+    if waiting is None:
+        return True  # the backend cannot tell: fresh tasks are harmless
+    due_now, deferred = waiting
+    if due_now:
+        return False
+    if not deferred:
+        return True
+    return sendable(issue_id, timezone.now()).exists()
+
+
+def _send_tasks_waiting(issue_id: int) -> tuple[int, int] | None:
+    """How many send tasks for the issue wait in the queue: (due to run now, deferred to later).
+
+    None when the task backend cannot tell. Only the database backend can, and this is the one
+    place that reads its table; "due now" is its own ``ready()``, what a worker takes next.
+    """
     from django.tasks import TaskResultStatus
     from django_tasks_db import DatabaseBackend
     from django_tasks_db.models import DBTaskResult
@@ -533,13 +602,15 @@ def _send_task_waiting(issue_id: int) -> bool:
 
     backend = issue_send.get_backend()
     if not isinstance(backend, DatabaseBackend):
-        return False
-    return DBTaskResult.objects.filter(
+        return None
+    waiting = DBTaskResult.objects.filter(
         status=TaskResultStatus.READY,
         backend_name=backend.alias,
         task_path=issue_send.module_path,
         args_kwargs__kwargs__issue_id=issue_id,
-    ).exists()
+    )
+    due_now = waiting.ready().count()
+    return due_now, waiting.count() - due_now
 
 
 def issue_counts(issue: Issue) -> dict:

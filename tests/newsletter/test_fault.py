@@ -31,6 +31,12 @@ from tests.smtp import SmtpSink
 ROOT = Path(__file__).resolve().parents[2]
 LEASE_SECONDS = 3
 TIME_LIMIT = 90  # seconds for the whole fault test, set-up included
+# Restarted workers finish a send within a lease of the kill, plus this for the restart and the
+# killed workers' batches. Long enough a lease that the successors of the killed tasks, deferred
+# by twice as much, come too late: waiting for them is what the bound rules out.
+RESTART_LEASE_SECONDS = 15
+RESTART_MARGIN_SECONDS = 8
+SEND_TASK = "irlearn.newsletter.tasks.issue_send"
 
 ENGINE = settings.DATABASES["default"]["ENGINE"]
 on_sqlite = pytest.mark.skipif(
@@ -221,9 +227,17 @@ class Deployment:
         """How many messages each finished send task sent."""
         query = (
             "SELECT return_value FROM django_tasks_database_dbtaskresult "
-            "WHERE status = 'SUCCESSFUL' AND task_path = 'irlearn.newsletter.tasks.issue_send'"
+            "WHERE status = 'SUCCESSFUL' AND task_path = %s"
         )
-        return sorted(int(str(value)) for (value,) in self.database.query(query))
+        return sorted(int(str(value)) for (value,) in self.database.query(query, [SEND_TASK]))
+
+    def send_tasks(self, status: str) -> int:
+        """How many send tasks are in ``status`` (READY: waiting, due or deferred; RUNNING)."""
+        query = (
+            "SELECT COUNT(*) FROM django_tasks_database_dbtaskresult "
+            "WHERE status = %s AND task_path = %s"
+        )
+        return self.database.query(query, [status, SEND_TASK])[0][0]
 
     def worker_logs(self) -> str:
         """The tail of every worker's log, with the stacks of the workers still running."""
@@ -348,6 +362,68 @@ def test_killing_the_worker_at_random_moments_misses_nobody_and_duplicates_no_mo
     # One worker process sends one message at a time: only that one can go out twice per kill.
     assert duplicates <= len(kills), (
         f"{duplicates} duplicates after {len(kills)} kills (seed {seed})"
+    )
+
+
+def test_workers_restarted_after_a_kill_finish_the_send_within_about_a_lease(deployment, sink):
+    """Both workers are killed mid-send, each task's successor deferred beyond the lease, and
+    restarted at once: the restarted workers send what nobody holds straight away and take the
+    killed workers' batches back as their leases run out, without waiting for the successors."""
+    until = time.monotonic() + TIME_LIMIT
+    recipients = 300
+    deployment.env["NEWSLETTER_LEASE_SECONDS"] = str(RESTART_LEASE_SECONDS)
+    issue_id = deployment.set_up_send(recipients)
+
+    def sending():
+        return deployment.issue_status(issue_id) == "sending"
+
+    workers = [deployment.start_worker(), deployment.start_worker(sweep=False)]
+    # Both send tasks run, and each has enqueued its deferred successor and claimed a batch.
+    wait_for(
+        lambda: deployment.send_tasks("RUNNING") == 2 and deployment.send_tasks("READY") == 2,
+        until=until,
+        failure=lambda: f"The send tasks did not both start.\n{deployment.worker_logs()}",
+    )
+    wait_for(lambda: sink.count() >= 20, until=until, failure=deployment.worker_logs)
+    for worker in workers:
+        deployment.kill(worker)
+    killed_at = time.monotonic()
+    received_at_kill = sink.count()
+    assert sending(), "the send finished before the kill: give it more recipients"
+
+    deployment.start_worker()
+    deployment.start_worker()
+    resumed_after = []  # when the first message after the kill came in
+
+    def finished():
+        if not resumed_after and sink.count() > received_at_kill:
+            resumed_after.append(f"{time.monotonic() - killed_at:.1f} s")
+        return not sending()
+
+    wait_for(
+        finished,
+        until=until,
+        failure=lambda: (
+            f"Not finished: {deployment.delivery_counts(issue_id)}\n{deployment.worker_logs()}"
+        ),
+    )
+    took = time.monotonic() - killed_at
+    resumed = f"{resumed_after[0]} after the kill" if resumed_after else "never"
+
+    received = Counter(sink.recipients())
+    duplicates = sum(received.values()) - len(received)
+    print(
+        f"\n{ENGINE.rsplit('.', 1)[-1]}: killed at {received_at_kill} received; sending resumed "
+        f"{resumed} and finished {took:.1f} s after it "
+        f"(lease {RESTART_LEASE_SECONDS} s); {duplicates} duplicates"
+    )
+    assert deployment.delivery_counts(issue_id) == {"sent": recipients}
+    assert len(received) == recipients
+    assert duplicates <= len(workers)
+    assert took < RESTART_LEASE_SECONDS + RESTART_MARGIN_SECONDS, (
+        f"The restarted workers took {took:.1f} s to finish the send after the kill (sending "
+        f"resumed {resumed}); the killed workers' leases ran out within "
+        f"{RESTART_LEASE_SECONDS} s.\n{deployment.worker_logs()}"
     )
 
 

@@ -245,8 +245,9 @@ def test_sending_costs_one_query_a_message_and_a_few_a_batch(
     start_send(issue)
 
     # Per message: mark it sent. Per batch (two here, and the empty claim that ends the run):
-    # claim, renew the leases, read the batch, clear the issue's error; and finishing the issue.
-    with django_assert_max_num_queries(2 * sending.BATCH_SIZE + 2 * 14):
+    # claim, renew the leases, read the batch, clear the issue's error; and once a run, looking
+    # for other workers' leases to wait for, and finishing the issue.
+    with django_assert_max_num_queries(2 * sending.BATCH_SIZE + 2 * 14 + 1):
         sending.issue_send_work(issue_id=issue.pk)
 
     assert len(mailoutbox) == 2 * sending.BATCH_SIZE
@@ -407,17 +408,66 @@ def test_deliveries_claimed_by_a_worker_that_died_wait_for_the_lease_then_anothe
     issue = IssueFactory()
     start_send(issue)
     assert len(sending.claim_batch(issue_id=issue.pk)) == 3  # ... and the worker dies
-
     assert sending.claim_batch(issue_id=issue.pk) == {}
-    assert sending.issue_send_work(issue_id=issue.pk) == 0
-    assert mailoutbox == []
-    time.sleep(1.1)  # the lease runs out
+    began = time.monotonic()
+
+    # Another worker finds nothing else to send: it waits for the lease rather than leaving
+    # the batch to a successor deferred beyond it.
     assert sending.issue_send_work(issue_id=issue.pk) == 3
 
+    assert time.monotonic() - began < 1 + 2
     assert len(mailoutbox) == 3
     assert list(issue.deliveries.values_list("attempts", flat=True)) == [2, 2, 2]
     issue.refresh_from_db()
     assert issue.status == Issue.Status.SENT
+
+
+def test_a_worker_waiting_for_leases_stops_when_it_sees_their_worker_sending(
+    db, settings, mailoutbox, monkeypatch
+):
+    settings.NEWSLETTER_LEASE_SECONDS = 5
+    SubscriberFactory.create_batch(3)
+    issue = IssueFactory()
+    start_send(issue)
+    alive = sending.claim_batch(issue_id=issue.pk)
+
+    def meanwhile_the_other_worker_sends_one(seconds):
+        first = min(alive)
+        Delivery.objects.filter(pk=first).update(status=Delivery.Status.SENT, lease_until=None)
+        alive.pop(first, None)
+
+    monkeypatch.setattr(sending.time, "sleep", meanwhile_the_other_worker_sends_one)
+    began = time.monotonic()
+
+    assert sending.issue_send_work(issue_id=issue.pk) == 0
+
+    assert time.monotonic() - began < 2  # not the lease: the other worker sends its own batch
+    assert mailoutbox == []
+    assert issue.deliveries.filter(status=Delivery.Status.QUEUED, attempts=1).count() == 2
+
+
+def test_a_worker_waits_at_most_one_lease_for_leases_their_worker_keeps_renewing(
+    db, settings, mailoutbox, monkeypatch
+):
+    settings.NEWSLETTER_LEASE_SECONDS = 1
+    SubscriberFactory.create_batch(3)
+    issue = IssueFactory()
+    start_send(issue)
+    slow = sending.claim_batch(issue_id=issue.pk)
+    sleep = time.sleep
+
+    def meanwhile_the_other_worker_renews(seconds):
+        sleep(seconds)
+        assert sending._renew_leases(slow) == 3
+
+    monkeypatch.setattr(sending.time, "sleep", meanwhile_the_other_worker_renews)
+    began = time.monotonic()
+
+    assert sending.issue_send_work(issue_id=issue.pk) == 0
+
+    assert time.monotonic() - began < 1 + 2  # one lease, and the other worker carries on
+    assert mailoutbox == []
+    assert sending.send_batch(issue=issue, claims=slow) == 3  # still the other worker's
 
 
 def test_a_worker_whose_lease_ran_out_skips_what_another_worker_took_over(db, settings, mailoutbox):
@@ -552,7 +602,7 @@ def test_the_sweep_starts_a_scheduled_issue_whose_time_has_passed_and_no_other(
     assert [message.to for message in mailoutbox] == [[subscriber.email]]
 
 
-def test_the_sweep_leaves_a_send_alone_while_its_send_task_waits_in_the_queue(
+def test_the_sweep_leaves_a_send_alone_while_its_send_task_waits_to_run(
     db, settings, django_capture_on_commit_callbacks
 ):
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
@@ -570,6 +620,54 @@ def test_the_sweep_leaves_a_send_alone_while_its_send_task_waits_in_the_queue(
     send_tasks.update(status="RUNNING")
     call_command("newsletter_sweep", stdout=StringIO())
     assert send_tasks.filter(status="READY").count() == settings.NEWSLETTER_SEND_TASKS
+
+
+def deferred_send_tasks(issue: Issue) -> None:
+    """Send tasks were taken by workers that have been killed; their successors are deferred."""
+    DBTaskResult.objects.filter(task_path=tasks.issue_send.module_path).update(status="RUNNING")
+    run_after = timezone.now() + sending.successor_delay()
+    for _ in range(2):
+        tasks.issue_send.using(run_after=run_after).enqueue(issue_id=issue.pk)
+
+
+def test_the_sweep_sets_going_a_send_whose_only_waiting_tasks_are_deferred_successors(
+    db, settings, django_capture_on_commit_callbacks
+):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    SubscriberFactory.create_batch(3)
+    issue = IssueFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        start_send(issue)
+    sending.claim_batch(issue_id=issue.pk, size=1)  # the killed worker's lease runs on
+    deferred_send_tasks(issue)
+
+    out = StringIO()
+    call_command("newsletter_sweep", stdout=out)
+
+    # Restarted workers need not sit idle until the successors come due.
+    assert f"issue {issue.pk}" in out.getvalue()
+    due_now = DBTaskResult.objects.ready().filter(task_path=tasks.issue_send.module_path)
+    assert due_now.count() == settings.NEWSLETTER_SEND_TASKS
+    call_command("newsletter_sweep", stdout=StringIO())
+    assert due_now.count() == settings.NEWSLETTER_SEND_TASKS
+
+
+def test_the_sweep_leaves_deliveries_waiting_for_a_retry_to_the_deferred_successors(
+    db, settings, django_capture_on_commit_callbacks
+):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    SubscriberFactory.create_batch(3)
+    issue = IssueFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        start_send(issue)
+    issue.deliveries.update(next_attempt_at=timezone.now() + sending.SERVER_RETRY)  # an outage
+    deferred_send_tasks(issue)
+
+    out = StringIO()
+    call_command("newsletter_sweep", "-v", "2", stdout=out)
+
+    assert "Nothing to do" in out.getvalue()
+    assert not DBTaskResult.objects.ready().filter(task_path=tasks.issue_send.module_path).exists()
 
 
 def test_the_task_of_an_earlier_schedule_does_not_start_a_rescheduled_issue(db):
