@@ -193,7 +193,8 @@ class SubscriberAdmin(SafeChangeListMixin, admin.ModelAdmin):
         location=ON_LIST_AND_FORM,
     )
     def unsubscribe(self, request, queryset):
-        source = f"admin user {request.user.email}"
+        # The actor's id, not their address: consent records outlive staff accounts.
+        source = f"admin user #{request.user.pk}"
         changed = 0
         for subscriber in queryset.filter(
             status__in=[Subscriber.Status.PENDING, Subscriber.Status.SUBSCRIBED]

@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -15,8 +16,16 @@ from django.utils import timezone
 
 from irlearn.mail import UnfoldedEmail
 from irlearn.newsletter import tokens
-from irlearn.newsletter.models import ConsentRecord, Subscriber, Suppression, email_hash
+from irlearn.newsletter.models import (
+    ConsentRecord,
+    Delivery,
+    Issue,
+    Subscriber,
+    Suppression,
+    email_hash,
+)
 from irlearn.pages.models import PrivacyPolicy
+from irlearn.taskresults import task_results_delete
 
 CONFIRMATION_EMAIL_INTERVAL = timedelta(hours=1)
 CONSENT_WORDING = (
@@ -56,7 +65,8 @@ def subscriber_subscribe(
     The caller shows the same answer whatever happens here, so nobody can learn from the form
     whether an address is subscribed. A subscribed address gets no email; a pending or
     unsubscribed one gets a confirmation at most once an hour; a suppressed (erased) one is
-    ignored. Returns the subscriber, or None for a suppressed address.
+    ignored. Returns the subscriber, or None for a suppressed address. ``source`` (the page the
+    form was on) is recorded without the token of a newsletter link.
     """
     email = normalise_email(email)
     if is_suppressed(email):
@@ -71,7 +81,7 @@ def subscriber_subscribe(
             event=ConsentRecord.Event.GIVEN,
             policy=policy,
             wording=wording,
-            source=source[:500],
+            source=link_source(source)[:500],
             ip_address=ip_address,
         )
         if subscriber.status == Subscriber.Status.UNSUBSCRIBED:
@@ -128,20 +138,48 @@ def confirmation_message(subscriber: Subscriber) -> UnfoldedEmail:
 CONFIRMABLE = [Subscriber.Status.PENDING, Subscriber.Status.SUBSCRIBED]
 
 
+def subscriber_for_confirm_token(token: str, *, lock: bool = False) -> Subscriber:
+    """The subscriber a confirmation link is for, while it can still be confirmed.
+
+    Raises signing.BadSignature (or SignatureExpired) for a bad or old link and
+    Subscriber.DoesNotExist when the address is gone (erased), has unsubscribed since, or the
+    row no longer holds the address the link was sent to.
+    """
+    pk, fingerprint = tokens.read_confirm_token(token)
+    subscribers = Subscriber.objects.filter(pk=pk, status__in=CONFIRMABLE)
+    if lock:
+        subscribers = subscribers.select_for_update()
+    subscriber = subscribers.get()
+    if not tokens.confirm_token_is_for(subscriber, fingerprint):
+        raise Subscriber.DoesNotExist
+    return subscriber
+
+
+# /newsletter/confirm/<token>/ and /newsletter/unsubscribe/<token>/, anywhere in a source.
+LINK_TOKEN = re.compile(r"(/newsletter/(?:confirm|unsubscribe)/)[^/?#\s]+/?")
+
+
+def link_source(url: str) -> str:
+    """The address of a page reached through an emailed link, without the link's token.
+
+    The consent record says which kind of link it was; a token kept there would be a live
+    unsubscribe link, and one from before tokens carried only ids holds the address.
+    """
+    return LINK_TOKEN.sub(r"\1", url)
+
+
 def subscriber_confirm(
     *, token: str, source: str, ip_address: str | None, wording: str = CONFIRM_WORDING
 ) -> Subscriber:
-    """Confirm the address in ``token`` (the POST from the confirmation page).
+    """Confirm the address ``token`` was sent to (the POST from the confirmation page).
 
     Raises signing.BadSignature (or SignatureExpired) for a bad or old link and
     Subscriber.DoesNotExist when the address is gone (erased) or has unsubscribed since: coming
-    back takes a new sign-up. Confirming twice is harmless.
+    back takes a new sign-up. Confirming twice is harmless. ``source`` is recorded without the
+    link's token.
     """
-    pk, email = tokens.read_confirm_token(token)
     with transaction.atomic():
-        subscriber = Subscriber.objects.select_for_update().get(
-            pk=pk, email__iexact=email, status__in=CONFIRMABLE
-        )
+        subscriber = subscriber_for_confirm_token(token, lock=True)
         if subscriber.status == Subscriber.Status.SUBSCRIBED:
             return subscriber
         subscriber.status = Subscriber.Status.SUBSCRIBED
@@ -152,7 +190,7 @@ def subscriber_confirm(
             event=ConsentRecord.Event.CONFIRMED,
             policy=PrivacyPolicy.objects.current(),
             wording=wording,
-            source=source[:500],
+            source=link_source(source)[:500],
             ip_address=ip_address,
         )
     return subscriber
@@ -166,7 +204,10 @@ def subscriber_unsubscribe(
     actor=None,
     wording: str = "",
 ) -> Subscriber:
-    """Withdraw consent now: no further email, including from a send already under way."""
+    """Withdraw consent now: no further email, including from a send already under way.
+
+    ``source`` is recorded without the token of the link it may have come through.
+    """
     with transaction.atomic():
         subscriber = Subscriber.objects.select_for_update().get(pk=subscriber.pk)
         if subscriber.status in (Subscriber.Status.UNSUBSCRIBED, Subscriber.Status.ERASED):
@@ -179,22 +220,35 @@ def subscriber_unsubscribe(
             event=ConsentRecord.Event.WITHDRAWN,
             policy=PrivacyPolicy.objects.current(),
             wording=wording,
-            source=source[:500],
+            source=link_source(source)[:500],
             ip_address=ip_address,
             actor=actor,
         )
     return subscriber
 
 
-def subscriber_erase(*, subscriber: Subscriber, actor) -> Subscriber:
+def subscriber_erase(*, subscriber: Subscriber, actor, source: str = "") -> Subscriber:
     """GDPR article 17: forget the address and IP addresses, keep an anonymised record and a
-    hashed suppression entry so the address is never imported or mailed again."""
+    hashed suppression entry so the address is never imported or mailed again.
+
+    The address goes from everywhere it was copied: the subscriber row, links in consent
+    records, mail servers' answers kept on deliveries and issues, and the task queue's record
+    of confirmation emails. Only the suppression hash remains.
+    """
     with transaction.atomic():
         subscriber = Subscriber.objects.select_for_update().get(pk=subscriber.pk)
         if subscriber.status == Subscriber.Status.ERASED:
             return subscriber
-        Suppression.objects.get_or_create(email_hash=email_hash(subscriber.email))
+        email = subscriber.email
+        Suppression.objects.get_or_create(email_hash=email_hash(email))
         subscriber.consent_records.update(ip_address=None)
+        for record in subscriber.consent_records.filter(source__contains="/newsletter/"):
+            if (source_without_token := link_source(record.source)) != record.source:
+                record.source = source_without_token
+                record.save(update_fields=["source"])
+        _forget_in_errors(Delivery.objects.filter(subscriber=subscriber), "error", email)
+        _forget_in_errors(Issue.objects.all(), "last_error", email)
+        task_results_delete(task=_confirmation_task(), subscriber_id=subscriber.pk)
         subscriber.email = None
         subscriber.status = Subscriber.Status.ERASED
         subscriber.erased_at = timezone.now()
@@ -202,10 +256,24 @@ def subscriber_erase(*, subscriber: Subscriber, actor) -> Subscriber:
         ConsentRecord.objects.create(
             subscriber=subscriber,
             event=ConsentRecord.Event.ERASED,
-            source=f"admin user #{actor.pk}" if actor else "erasure",
+            source=source or (f"admin user #{actor.pk}" if actor else "erasure"),
             actor=actor,
         )
     return subscriber
+
+
+def _forget_in_errors(queryset, field: str, email: str) -> None:
+    """Put "(erased address)" for ``email`` in the mail server's answers kept in ``field``
+    (a refusal names its recipient); the rest of the answer stays."""
+    address = re.compile(re.escape(email), re.IGNORECASE)
+    for pk, text in queryset.filter(**{f"{field}__icontains": email}).values_list("pk", field):
+        queryset.filter(pk=pk).update(**{field: address.sub("(erased address)", text)})
+
+
+def _confirmation_task():
+    from irlearn.newsletter.tasks import email_confirmation_send
+
+    return email_confirmation_send
 
 
 @dataclass
@@ -273,7 +341,8 @@ def subscribers_import(
                 event=ConsentRecord.Event.IMPORTED,
                 policy=policy,
                 wording=("Prior opt-in: " if prior_opt_in else "To confirm: ") + source,
-                source=f"import {filename} by {actor}"[:500],
+                # The actor's id, not their name or address: records outlive staff accounts.
+                source=f"import {filename} by admin user #{actor.pk}"[:500],
                 actor=actor,
             )
             if prior_opt_in:

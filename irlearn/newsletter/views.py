@@ -82,20 +82,16 @@ def check_inbox(request):
     return render(request, "newsletter/check_inbox.html")
 
 
-@require_http_methods(["GET", "POST"])
+# Mail scanners open links with GET and HEAD: both show the page and change nothing.
+@require_http_methods(["GET", "HEAD", "POST"])
 def confirm(request, token):
     """GET shows a Confirm button (mail scanners open links); only the POST confirms."""
     try:
-        pk, email = tokens.read_confirm_token(token)
+        # An erased or unsubscribed address (or a row that now holds another one) confirms nothing.
+        services.subscriber_for_confirm_token(token)
     except signing.SignatureExpired:
         return render(request, "newsletter/confirm_invalid.html", {"expired": True}, status=400)
-    except signing.BadSignature:
-        return render(request, "newsletter/confirm_invalid.html", status=400)
-    # An erased or unsubscribed address (or a row that now holds another one) confirms nothing.
-    confirmable = Subscriber.objects.filter(
-        pk=pk, email__iexact=email, status__in=services.CONFIRMABLE
-    )
-    if not confirmable.exists():
+    except (signing.BadSignature, Subscriber.DoesNotExist):
         return render(request, "newsletter/confirm_invalid.html", status=400)
     if request.method == "POST":
         try:
@@ -112,10 +108,11 @@ def confirm(request, token):
 
 
 @csrf_exempt
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def unsubscribe(request, token):
     """RFC 8058 one-click unsubscribe: the POST works without cookies or CSRF token, answers 200
-    without a redirect and can be repeated. A GET only shows a page with an Unsubscribe button."""
+    without a redirect and can be repeated. A GET (or HEAD) only shows a page with an Unsubscribe
+    button."""
     try:
         subscriber = Subscriber.objects.get(pk=tokens.read_unsubscribe_token(token))
     except (signing.BadSignature, Subscriber.DoesNotExist):

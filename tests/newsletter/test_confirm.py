@@ -4,6 +4,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.core import signing
 from django.test import Client
 from freezegun import freeze_time
 from pytest_django.asserts import assertContains, assertTemplateUsed
@@ -12,6 +13,7 @@ from irlearn.newsletter import tokens
 from irlearn.newsletter.models import ConsentRecord, Subscriber
 from irlearn.newsletter.services import subscriber_erase, subscriber_unsubscribe
 from irlearn.pages.models import PrivacyPolicy
+from tests.dump import readings
 from tests.factories import SubscriberManagerFactory
 from tests.newsletter.factories import SubscriberFactory
 
@@ -83,7 +85,8 @@ def test_pressing_confirm_subscribes_and_records_the_confirmation(client, confir
     assert record.policy == PrivacyPolicy.objects.current()
     assert record.wording
     assert record.wording in main_content(client.get(path))
-    assert record.source == "http://testserver" + path
+    # The page, without the link's token (a live link, kept past erasure).
+    assert record.source == "http://testserver/newsletter/confirm/"
     assert record.ip_address == "192.0.2.44"
 
 
@@ -202,3 +205,58 @@ def test_an_old_link_does_not_resubscribe_someone_who_has_unsubscribed(client, c
     assert response.status_code == 400
     assertContains(response, "Sign up again", status_code=400)
     assert Subscriber.objects.get().status == Subscriber.Status.UNSUBSCRIBED
+
+
+def test_the_link_does_not_carry_the_address_in_any_form(confirm_path):
+    path = confirm_path("ana.lopez@example.org")
+
+    token = path.split("/")[-2]
+    assert not [reading for reading in readings(token) if "ana.lopez" in reading.lower()]
+
+
+def test_a_link_does_not_confirm_a_later_owner_of_the_row(client, confirm_path):
+    path = confirm_path("ana@example.org")
+    Subscriber.objects.update(email="ben@example.org")
+
+    for response in [client.get(path), client.post(path)]:
+        assert response.status_code == 400
+        assertContains(response, "This confirmation link is not valid", status_code=400)
+    assert Subscriber.objects.get().status == Subscriber.Status.PENDING
+
+
+def test_a_link_sent_before_links_lost_the_address_confirms_until_it_expires(client):
+    subscriber = SubscriberFactory(email="ana@example.org", pending=True)
+    old_link = signing.dumps(
+        [subscriber.pk, subscriber.email], salt=tokens.CONFIRM_SALT, compress=True
+    )
+
+    response = client.post(f"/newsletter/confirm/{old_link}/")
+
+    assert response.status_code == 200
+    assert Subscriber.objects.get().is_subscribed
+
+
+def test_head_answers_like_get_and_confirms_nothing(client, confirm_path):
+    path = confirm_path()
+
+    response = client.head(path)
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/html")
+    assert Subscriber.objects.get().status == Subscriber.Status.PENDING
+    assert not ConsentRecord.objects.filter(event=ConsentRecord.Event.CONFIRMED).exists()
+    assert client.head(tampered(path)[0]).status_code == 400
+
+
+def test_signing_up_from_the_footer_of_a_link_page_records_the_page_without_the_token(
+    client, confirm_path, django_capture_on_commit_callbacks
+):
+    page = "http://testserver" + confirm_path("ana@example.org")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            "/newsletter/", {"email": "ben@example.org", "consent": "on"}, HTTP_REFERER=page
+        )
+
+    record = ConsentRecord.objects.get(subscriber__email="ben@example.org")
+    assert record.source == "http://testserver/newsletter/confirm/"

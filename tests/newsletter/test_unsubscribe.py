@@ -131,7 +131,8 @@ def test_the_one_click_post_is_idempotent_and_records_one_withdrawal(send_issue)
     assert record.created_at.isoformat() == "2031-02-03T04:05:06+00:00"
     assert record.policy == PrivacyPolicy.objects.current()
     assert record.wording == services.ONE_CLICK_UNSUBSCRIBE_WORDING
-    assert record.source == "http://testserver" + path
+    # The page, without the link's token (a live link, kept past erasure).
+    assert record.source == "http://testserver/newsletter/unsubscribe/"
     assert record.ip_address == "203.0.113.9"
 
 
@@ -302,3 +303,16 @@ def test_resubscribing_within_the_hour_after_unsubscribing_waits_for_the_hourly_
         assert client.post(first_link).status_code == 200
 
     assert Subscriber.objects.get().status == Subscriber.Status.SUBSCRIBED
+
+
+def test_head_answers_like_get_and_unsubscribes_nobody(send_issue):
+    SubscriberFactory(email="ana@example.org")
+    path = unsubscribe_path(send_issue()["ana@example.org"])
+
+    response = Client().head(path)
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/html")
+    assert Subscriber.objects.get().is_subscribed
+    assert not ConsentRecord.objects.filter(event=ConsentRecord.Event.WITHDRAWN).exists()
+    assert Client().head("/newsletter/unsubscribe/nonsense/").status_code == 400
