@@ -174,6 +174,9 @@ ACCOUNT_SIGNUP_FORM_CLASS = "irlearn.accounts.forms.SignupForm"
 ACCOUNT_ADAPTER = "irlearn.accounts.adapter.AccountAdapter"
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_EMAIL_CONFIRMATION_EXPIRE_DAYS = 3
+# Confirmation keys are the signed id of the address's row: the worker derives them again, so
+# queued account emails carry no key (irlearn/accounts/services.py).
+ACCOUNT_EMAIL_CONFIRMATION_HMAC = True
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = False
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_PREVENT_ENUMERATION = True

@@ -1,6 +1,6 @@
-"""Nothing of a person is left in any table once their newsletter address is erased: not as
-written, not in any case, and not inside anything that decodes to it (signed links, sessions, task
-arguments). The same on SQLite and PostgreSQL."""
+"""Nothing of a person is left in any table once their account is deleted or their newsletter
+address erased: not as written, not in any case, and not inside anything that decodes to it
+(signed links, sessions, task arguments). The same on SQLite and PostgreSQL."""
 
 import re
 
@@ -9,15 +9,18 @@ from django.core import signing
 from django.test import Client
 from django.urls import reverse
 
+from irlearn.accounts.models import User
 from irlearn.newsletter import sending, tokens
 from irlearn.newsletter.models import ConsentRecord, Delivery, Subscriber
 from tests.dump import rows_holding
-from tests.factories import SubscriberManagerFactory
+from tests.factories import PASSWORD, SubscriberManagerFactory, SuperuserFactory
 from tests.newsletter.factories import IssueFactory, SubscriberFactory
 from tests.taskqueue import run_worker, use_database_queue
 
 pytestmark = pytest.mark.django_db
 
+ADDRESS = "Zara.Quill@Example.org"
+NAME = "Zara Quillfeather"
 LINK = re.compile(
     r"https?://[^/\s]+(/(?:accounts/confirm-email|accounts/password/reset/key|newsletter/confirm)"
     r"/[^/\s\"<>]+/)"
@@ -29,6 +32,10 @@ def database_task_queue(settings, monkeypatch):
     use_database_queue(settings, monkeypatch)
 
 
+def last_link(mailoutbox):
+    return LINK.search(mailoutbox[-1].body).group(1)
+
+
 def sign_up_for_the_newsletter(client, address, capture):
     with capture(execute=True):
         client.post(
@@ -36,6 +43,46 @@ def sign_up_for_the_newsletter(client, address, capture):
             {"email": address, "consent": "on"},
             HTTP_REFERER="http://testserver/about/",
         )
+
+
+def test_a_deleted_account_leaves_nothing_of_the_person_in_any_table(
+    client, mailoutbox, django_capture_on_commit_callbacks
+):
+    # Staff add the account in the admin (a log entry named after the person).
+    admin = Client()
+    admin.force_login(SuperuserFactory())
+    admin.post(
+        reverse("admin:accounts_user_add"),
+        {
+            "email": ADDRESS,
+            "full_name": NAME,
+            "usable_password": "true",
+            "password1": PASSWORD,
+            "password2": PASSWORD,
+        },
+    )
+    # The person verifies their address, logs in, asks for a password reset, and subscribes to
+    # the newsletter with the same address.
+    client.post(reverse("account_login"), {"login": ADDRESS, "password": PASSWORD})
+    run_worker()
+    client.post(last_link(mailoutbox))
+    assert client.post(reverse("account_login"), {"login": ADDRESS, "password": PASSWORD}).url
+    client.post(reverse("account_reset_password"), {"email": ADDRESS})
+    sign_up_for_the_newsletter(client, ADDRESS, django_capture_on_commit_callbacks)
+    run_worker()
+    client.post(last_link(mailoutbox))
+    assert Subscriber.objects.get().is_subscribed
+    # A reset asked for just before the deletion is still waiting in the queue.
+    client.post(reverse("account_reset_password"), {"email": ADDRESS})
+    assert rows_holding(ADDRESS, NAME)
+
+    response = client.post(
+        reverse("accounts:delete"), {"password": PASSWORD, "newsletter": "erase"}
+    )
+
+    assert response.status_code == 302
+    assert not User.objects.filter(full_name=NAME).exists()
+    assert rows_holding(ADDRESS, NAME) == []
 
 
 def test_an_erased_subscriber_leaves_no_address_in_any_table(

@@ -1,28 +1,20 @@
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.utils import build_absolute_uri
 
-from irlearn.accounts.tasks import email_send
+from irlearn.accounts.services import account_email_enqueue
 
 
 class AccountAdapter(DefaultAccountAdapter):
     def send_mail(self, template_prefix, email, context):
-        """Render account emails (verification, password reset) now; send them from the worker.
+        """Queue account emails (verification, password reset) for the worker, by reference.
 
-        The message is complete when enqueued (links carry signed keys), so the worker needs
-        nothing from the database and the email is the same whichever task backend runs it.
+        The task gets the ids of the rows that hold the address and the account, and the site's
+        address as this request reached it; the worker reads the address and derives the links
+        again. Nothing personal or secret waits in the task table (account_email_enqueue).
         """
-        message = self.render_mail(template_prefix, email, context)
-        html = next(
-            (
-                content
-                for content, mimetype in getattr(message, "alternatives", [])
-                if mimetype == "text/html"
-            ),
-            None,
-        )
-        email_send.enqueue(
-            subject=message.subject,
-            body=message.body,
-            from_email=message.from_email,
-            to=list(message.to),
-            html=html,
+        account_email_enqueue(
+            template_prefix=template_prefix,
+            email=email,
+            user=context.get("user"),
+            site_url=build_absolute_uri(context.get("request") or self.request, "/"),
         )

@@ -3,6 +3,7 @@ from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
 
 from irlearn.accounts.models import User
+from irlearn.accounts.services import ACCOUNT_DELETION_STEPS
 
 
 class SignupForm(forms.Form):
@@ -70,6 +71,11 @@ class AccountDeleteForm(forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
+        # What other apps hold under the person's address, and what should become of it; asked
+        # before the password, which comes last, by the button.
+        for step in ACCOUNT_DELETION_STEPS.values():
+            self.fields.update(step.fields(user))
+        self.order_fields([name for name in self.fields if name != "password"])
 
     def clean_password(self):
         password = self.cleaned_data["password"]

@@ -84,3 +84,22 @@ class User(AbstractUser):
 
     def get_short_name(self):
         return self.full_name.split(" ")[0] if self.full_name else self.email
+
+
+class QueuedAddress(models.Model):
+    """An address waiting for one account email, with no other row that holds it.
+
+    allauth mails addresses that have no account (someone asked for a password reset with one)
+    so that its pages never tell whether an account exists. Sending that mail during the request
+    would make the page slower for exactly those addresses, which tells it all the same; the task
+    queue keeps its arguments and results, so it gets only this row's id. The task deletes the
+    row when it has run, and rows left by a task that never ran go a day later.
+    """
+
+    email = models.EmailField()
+    # Set when the address is an account's in all but its rows; goes with the account.
+    user = models.ForeignKey(User, on_delete=models.CASCADE, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    def __str__(self):
+        return f"Queued address #{self.pk}"

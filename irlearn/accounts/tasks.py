@@ -1,13 +1,33 @@
-from django.core.mail import EmailMultiAlternatives
 from django.tasks import task
 
 
 @task
-def email_send(
-    *, subject: str, body: str, from_email: str, to: list[str], html: str | None = None
+def account_email_send(
+    *,
+    template_prefix: str,
+    site_url: str,
+    user_id: int | None = None,
+    email_address_id: int | None = None,
+    queued_address_id: int | None = None,
 ) -> None:
-    """Send one rendered email. Runs in the worker, so a slow SMTP server never holds up a page."""
-    message = EmailMultiAlternatives(subject, body, from_email, to)
-    if html:
-        message.attach_alternative(html, "text/html")
-    message.send()
+    """Build one account email (verification, password reset...) and send it. Runs in the
+    worker, so a slow SMTP server never holds up a page.
+
+    The arguments name rows, never the address or a link (irlearn/accounts/services.py): they
+    stay in the task table after the email has gone.
+    """
+    from irlearn.accounts.services import account_email_message, queued_address_forget
+
+    try:
+        message = account_email_message(
+            template_prefix=template_prefix,
+            site_url=site_url,
+            user_id=user_id,
+            email_address_id=email_address_id,
+            queued_address_id=queued_address_id,
+        )
+        if message is not None:
+            message.send()
+    finally:
+        if queued_address_id is not None:
+            queued_address_forget(queued_address_id=queued_address_id)

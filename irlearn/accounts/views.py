@@ -44,7 +44,7 @@ def account_delete(request):
     if request.method == "POST":
         form = AccountDeleteForm(request.POST, user=request.user)
         if form.is_valid():
-            user_delete(request=request, user=request.user)
+            user_delete(request=request, user=request.user, choices=form.cleaned_data)
             messages.success(request, "Your account and your data have been deleted.")
             return redirect("home")
     else:

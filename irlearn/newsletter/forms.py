@@ -1,6 +1,7 @@
 from django import forms
 
-from irlearn.newsletter.services import CONSENT_WORDING
+from irlearn.newsletter.models import Subscriber
+from irlearn.newsletter.services import CONSENT_WORDING, AccountDeletion, subscribers_of_account
 
 
 class SubscribeForm(forms.Form):
@@ -50,3 +51,60 @@ class IssueSendForm(forms.Form):
         label="Send at (leave empty to send now)",
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
     )
+
+
+# The deletion page's question about the newsletter (irlearn/accounts: ACCOUNT_DELETION_STEPS).
+ACCOUNT_DELETION_OPTIONS = [
+    (
+        AccountDeletion.ERASE,
+        "Unsubscribe me and erase my address from the newsletter’s records (it cannot be signed "
+        "up again)",
+    ),
+    (
+        AccountDeletion.UNSUBSCRIBE,
+        "Unsubscribe me (the newsletter keeps my address with the record of my consent)",
+    ),
+    (AccountDeletion.KEEP, "Keep sending me the newsletter"),
+]
+UNSUBSCRIBED_ACCOUNT_DELETION_OPTIONS = [
+    (
+        AccountDeletion.ERASE,
+        "Erase my address from the newsletter’s records (it cannot be signed up again)",
+    ),
+    (AccountDeletion.KEEP, "Keep the record"),
+]
+
+
+def account_deletion_fields(user) -> dict:
+    """The question the account deletion page asks when the account's address has a newsletter
+    subscription (or the record of one): deleting the account does not touch it by itself."""
+    subscribers = list(subscribers_of_account(user))
+    if not subscribers:
+        return {}
+    addresses = ", ".join(subscriber.email for subscriber in subscribers)
+    statuses = {subscriber.status for subscriber in subscribers}
+    choices = ACCOUNT_DELETION_OPTIONS
+    if Subscriber.Status.SUBSCRIBED in statuses:
+        label = (
+            f"You also get the IRLearn newsletter at {addresses}. Deleting your account does not "
+            "unsubscribe you. What should happen to your subscription?"
+        )
+    elif Subscriber.Status.PENDING in statuses:
+        label = (
+            f"You have signed up for the IRLearn newsletter at {addresses} (not yet confirmed). "
+            "Deleting your account does not cancel that. What should happen to it?"
+        )
+    else:
+        label = (
+            f"The newsletter keeps a record of your past subscription at {addresses}: the "
+            "address, and when you agreed and unsubscribed. What should happen to it?"
+        )
+        choices = UNSUBSCRIBED_ACCOUNT_DELETION_OPTIONS
+    return {
+        "newsletter": forms.ChoiceField(
+            label=label,
+            choices=choices,
+            widget=forms.RadioSelect,
+            error_messages={"required": "Choose what happens to your newsletter subscription."},
+        )
+    }

@@ -9,7 +9,8 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -260,6 +261,46 @@ def subscriber_erase(*, subscriber: Subscriber, actor, source: str = "") -> Subs
             actor=actor,
         )
     return subscriber
+
+
+def subscribers_of_account(user):
+    """The subscribers under any of an account's addresses, erased ones aside."""
+    from allauth.account.models import EmailAddress
+
+    addresses = EmailAddress.objects.filter(user=user).values_list("email", flat=True)
+    addresses = {user.email, *addresses}
+    same_address = Q()
+    for address in addresses:
+        same_address |= Q(email__iexact=address)
+    return Subscriber.objects.filter(same_address).exclude(status=Subscriber.Status.ERASED)
+
+
+ERASED_WITH_ACCOUNT = "account deletion, at the person's request"
+
+
+class AccountDeletion(models.TextChoices):
+    """What becomes of a newsletter subscription when the account with its address is deleted."""
+
+    KEEP = "keep", "Keep it"
+    UNSUBSCRIBE = "unsubscribe", "Unsubscribe"
+    ERASE = "erase", "Erase"
+
+
+def subscriber_account_delete(
+    *, user, choice: str, source: str, ip_address: str | None, wording: str
+) -> None:
+    """Unsubscribe or erase the subscriptions under the addresses of ``user``, whose account is
+    being deleted, as they chose on the deletion page (``wording`` is the option they ticked).
+
+    Runs inside the account deletion's transaction: both go, or neither.
+    """
+    for subscriber in subscribers_of_account(user):
+        if choice == AccountDeletion.UNSUBSCRIBE:
+            subscriber_unsubscribe(
+                subscriber=subscriber, source=source, ip_address=ip_address, wording=wording
+            )
+        elif choice == AccountDeletion.ERASE:
+            subscriber_erase(subscriber=subscriber, actor=None, source=ERASED_WITH_ACCOUNT)
 
 
 def _forget_in_errors(queryset, field: str, email: str) -> None:

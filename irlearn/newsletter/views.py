@@ -9,7 +9,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from irlearn.newsletter import services, tokens
-from irlearn.newsletter.forms import SubscribeForm
+from irlearn.newsletter.forms import ACCOUNT_DELETION_OPTIONS, SubscribeForm
 from irlearn.newsletter.models import Subscriber
 
 
@@ -155,3 +155,16 @@ def _count():
     if n >= 10:
         return f"{n // 10 * 10}+"
     return ""
+
+
+def account_deletion(*, request, user, choices) -> None:
+    """The newsletter's part of deleting an account: what the person chose for the subscription
+    under their address (registered in apps.py, asked by forms.account_deletion_fields)."""
+    if choices.get("newsletter"):
+        services.subscriber_account_delete(
+            user=user,
+            choice=choices["newsletter"],
+            source=request.build_absolute_uri(),
+            ip_address=client_ip(request),
+            wording=dict(ACCOUNT_DELETION_OPTIONS)[services.AccountDeletion.UNSUBSCRIBE],
+        )
