@@ -39,8 +39,6 @@ BAD_QUERIES = [
     "🩻 nephrostomy 🏥",
     "🩻",
     "нефростомия nephrostomy 腎瘻 كلية",
-    "nephro\x00stomy",
-    "\x00",
     "\u200b\u202e",
     "<script>alert(1)</script>",
 ]
@@ -188,6 +186,15 @@ def test_search_survives_bad_input(client, library, query):
 
     assert "Nephrostomy exchange draft" not in titles(response)
     assertNotContains(response, "<script>alert(1)</script>")
+
+
+@pytest.mark.parametrize("query", ["nephro\x00stomy", "\x00"])
+def test_a_search_with_a_nul_byte_is_a_bad_request(client, library, query):
+    # Refused for every URL before any view (irlearn/middleware.py): PostgreSQL cannot hold NUL.
+    response = client.get(SEARCH_URL, {"q": query})
+
+    assert response.status_code == 400
+    assertContains(response, "We could not understand that request", status_code=400)
 
 
 def test_long_search_is_cut_to_200_characters(client, library):

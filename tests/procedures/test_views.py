@@ -94,7 +94,7 @@ def test_library_filtered_by_guidance_that_guides_nothing_says_so(client):
 
 @pytest.mark.parametrize(
     "guidance",
-    ["x-ray", "ULTRASOUND", "' OR 1=1 --", "<script>alert(1)</script>", "\x00", "🩻" * 500],
+    ["x-ray", "ULTRASOUND", "' OR 1=1 --", "<script>alert(1)</script>", "🩻" * 500],
 )
 def test_library_with_unknown_guidance_shows_every_procedure_with_a_warning(client, guidance):
     ProcedureFactory(title="Ultrasound-guided biopsy", guidance=["ultrasound"])
@@ -396,7 +396,9 @@ def test_unknown_procedure_slug_is_404(client):
 
 def test_procedure_address_that_is_not_a_slug_is_404(client):
     assert client.get("/procedures/n%C3%A9phrostomy/").status_code == 404
-    assert client.get("/procedures/%00/").status_code == 404
+    # NUL is refused for every URL before any view (irlearn/middleware.py).
+    assert client.get("/procedures/%00/").status_code == 400
+    assert client.get(INDEX_URL, {"guidance": "\x00"}).status_code == 400
 
 
 def test_draft_procedure_is_404_for_anonymous_visitors(client):
