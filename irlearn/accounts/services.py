@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from allauth.account.adapter import get_adapter
 from allauth.account.models import EmailAddress, EmailConfirmationHMAC
 from allauth.account.utils import user_pk_to_url_str
+from django.conf import settings
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth import logout
 from django.contrib.contenttypes.models import ContentType
@@ -204,9 +205,10 @@ def account_email_message(
     context = ACCOUNT_EMAIL_CONTEXTS[template_prefix](
         site_url=site_url, email_address=email_address, user=user
     )
-    host = urlsplit(site_url).netloc
-    # What allauth's templates read from the request's site when it sends from a page.
-    context.update({"email": address, "current_site": {"name": host, "domain": host}})
+    # What allauth's templates read from the request's site when it sends from a page; without
+    # django.contrib.sites the name comes from configuration.
+    site = {"name": settings.SITE_NAME, "domain": urlsplit(site_url).netloc}
+    context.update({"email": address, "current_site": site})
     return get_adapter().render_mail(template_prefix, address, context)
 
 

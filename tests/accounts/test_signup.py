@@ -59,6 +59,15 @@ def test_signup_creates_an_unverified_account_and_sends_one_verification_email(c
     assert mailoutbox[0].to == ["priya.patel@example.org"]
     assert mailoutbox[0].subject.startswith("[IRLearn] ")
     assert confirmation_path(mailoutbox[0])
+    assert mailoutbox[0].body.startswith("Hello from IRLearn!")
+
+
+def test_account_emails_greet_with_the_configured_site_name(client, mailoutbox, settings):
+    settings.SITE_NAME = "IRLearn Leeds"
+
+    sign_up(client)
+
+    assert mailoutbox[0].body.startswith("Hello from IRLearn Leeds!")
 
 
 def test_signup_does_not_log_the_new_user_in(client, mailoutbox):
