@@ -277,8 +277,12 @@ ADMINS = env.list("DJANGO_ADMINS", default=[])
 
 # Newsletter: how many send tasks work on one issue at once, how long a worker holds the
 # deliveries it has claimed (keep it well above EMAIL_TIMEOUT), and the domain of Message-IDs.
-# Sign-ups from one IP address per hour (the footer form); raised only for load tests.
-NEWSLETTER_SUBSCRIBE_LIMIT_PER_HOUR = env.int("NEWSLETTER_SUBSCRIBE_LIMIT_PER_HOUR", default=10)
+# Sign-ups per hour from one IP address (high: a hospital network is one address) and for one
+# email address (the footer form).
+NEWSLETTER_SUBSCRIBE_LIMIT_PER_HOUR = env.int("NEWSLETTER_SUBSCRIBE_LIMIT_PER_HOUR", default=300)
+NEWSLETTER_SUBSCRIBE_LIMIT_PER_ADDRESS_PER_HOUR = env.int(
+    "NEWSLETTER_SUBSCRIBE_LIMIT_PER_ADDRESS_PER_HOUR", default=3
+)
 NEWSLETTER_SEND_TASKS = env.int("NEWSLETTER_SEND_TASKS", default=2)
 NEWSLETTER_LEASE_SECONDS = env.int("NEWSLETTER_LEASE_SECONDS", default=120)
 NEWSLETTER_MESSAGE_ID_DOMAIN = env("NEWSLETTER_MESSAGE_ID_DOMAIN", default="irlearn.localhost")

@@ -77,14 +77,15 @@ def subscriber_subscribe(
         subscriber = _get_or_create_locked(email)
         if subscriber.is_subscribed:
             return subscriber
-        ConsentRecord.objects.create(
-            subscriber=subscriber,
-            event=ConsentRecord.Event.GIVEN,
-            policy=policy,
-            wording=wording,
-            source=link_source(source)[:500],
-            ip_address=ip_address,
-        )
+        if not _consent_already_given(subscriber, policy=policy, wording=wording):
+            ConsentRecord.objects.create(
+                subscriber=subscriber,
+                event=ConsentRecord.Event.GIVEN,
+                policy=policy,
+                wording=wording,
+                source=link_source(source)[:500],
+                ip_address=ip_address,
+            )
         if subscriber.status == Subscriber.Status.UNSUBSCRIBED:
             # Resubscribing goes through double opt-in again.
             subscriber.status = Subscriber.Status.PENDING
@@ -98,6 +99,26 @@ def subscriber_subscribe(
             subscriber.save(update_fields=["confirmation_sent_at"])
             transaction.on_commit(lambda: _send_confirmation(subscriber))
     return subscriber
+
+
+def _consent_already_given(subscriber: Subscriber, *, policy, wording: str) -> bool:
+    """Whether a pending subscriber's latest consent record already gives the same consent, to
+    the same policy and wording, within the life of a confirmation link.
+
+    Signing up again while a confirmation waits (a second click, the box on another page) adds
+    nothing to the evidence, so it adds no record; one after the link expired, after
+    unsubscribing, or to a new policy does.
+    """
+    if subscriber.status != Subscriber.Status.PENDING:
+        return False
+    latest = subscriber.consent_records.order_by("-created_at", "-pk").first()
+    return (
+        latest is not None
+        and latest.event == ConsentRecord.Event.GIVEN
+        and latest.policy_id == (policy.pk if policy else None)
+        and latest.wording == wording
+        and timezone.now() - latest.created_at < timedelta(seconds=tokens.CONFIRM_MAX_AGE)
+    )
 
 
 def _get_or_create_locked(email: str) -> Subscriber:

@@ -5,6 +5,7 @@ from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.crypto import salted_hmac
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
@@ -22,15 +23,36 @@ def client_ip(request):
         return request.META.get("REMOTE_ADDR") or None
 
 
-def _rate_limited(request) -> bool:
-    """At most NEWSLETTER_SUBSCRIBE_LIMIT_PER_HOUR sign-ups an hour from one IP address."""
-    key = f"newsletter:subscribe:{client_ip(request)}"
+def _over_limit(key: str, limit: int) -> bool:
+    """Count one more sign-up under ``key`` this hour; whether that goes past ``limit``."""
     cache.add(key, 0, timeout=3600)
     try:
         count = cache.incr(key)
     except ValueError:
         count = 1
-    return count > settings.NEWSLETTER_SUBSCRIBE_LIMIT_PER_HOUR
+    return count > limit
+
+
+def _too_many_from(request) -> bool:
+    """More than NEWSLETTER_SUBSCRIBE_LIMIT_PER_HOUR sign-ups an hour from one IP address.
+
+    High, since a whole hospital can reach us from one address (a teaching session signing up
+    together); the per-address limit below is what stops one inbox being flooded.
+    """
+    return _over_limit(
+        f"newsletter:subscribe:ip:{client_ip(request)}",
+        settings.NEWSLETTER_SUBSCRIBE_LIMIT_PER_HOUR,
+    )
+
+
+def _too_many_for(email: str) -> bool:
+    """More than NEWSLETTER_SUBSCRIBE_LIMIT_PER_ADDRESS_PER_HOUR sign-ups an hour for one
+    address, from anywhere. The cache key is a keyed hash: the address itself is not stored."""
+    digest = salted_hmac("newsletter.subscribe", services.normalise_email(email)).hexdigest()
+    return _over_limit(
+        f"newsletter:subscribe:address:{digest}",
+        settings.NEWSLETTER_SUBSCRIBE_LIMIT_PER_ADDRESS_PER_HOUR,
+    )
 
 
 def _posted_from_another_site(request) -> bool:
@@ -62,9 +84,11 @@ def subscribe(request):
     if request.method == "POST":
         if _posted_from_another_site(request):
             raise PermissionDenied("Sign up to the newsletter from IRLearn's own pages.")
-        if _rate_limited(request):
+        if _too_many_from(request):
             return render(request, "newsletter/too_many_sign_ups.html", status=429)
         if form.is_valid():
+            if _too_many_for(form.cleaned_data["email"]):
+                return render(request, "newsletter/too_many_sign_ups.html", status=429)
             if not form.is_bot():
                 services.subscriber_subscribe(
                     email=form.cleaned_data["email"],

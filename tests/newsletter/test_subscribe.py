@@ -258,8 +258,8 @@ def test_repeated_sign_ups_send_at_most_one_confirmation_an_hour(sign_up, mailou
 
     assert len(mailoutbox) == 2
     assert Subscriber.objects.count() == 1
-    # Each sign-up is a consent event of its own, whether or not it sent an email.
-    assert ConsentRecord.objects.filter(event=ConsentRecord.Event.GIVEN).count() == 5
+    # Signing up again while the confirmation waits gives the same consent: one record.
+    assert ConsentRecord.objects.filter(event=ConsentRecord.Event.GIVEN).count() == 1
 
 
 def test_an_unsubscribed_address_signing_up_again_is_pending_and_gets_a_new_confirmation(
@@ -383,3 +383,67 @@ def test_behind_the_proxy_the_visitor_not_the_proxy_is_recorded_and_rate_limited
     assert [first.status_code, second.status_code, again.status_code] == [302, 302, 429]
     addresses = ConsentRecord.objects.order_by("pk").values_list("ip_address", flat=True)
     assert list(addresses) == ["203.0.113.20", "203.0.113.21"]
+
+
+def test_a_teaching_session_behind_one_hospital_address_can_all_sign_up(sign_up, mailoutbox):
+    # The production default: a hospital network reaches us from one address.
+    for n in range(40):
+        response = sign_up(f"trainee{n}@nhs.example", REMOTE_ADDR="198.51.100.7")
+        assert response.status_code == 302, n
+
+    assert Subscriber.objects.count() == 40
+    assert len(mailoutbox) == 40
+
+
+def test_one_address_signed_up_from_many_networks_is_limited(sign_up, settings, mailoutbox):
+    settings.NEWSLETTER_SUBSCRIBE_LIMIT_PER_ADDRESS_PER_HOUR = 3
+    statuses = [
+        sign_up(
+            "Victim@Example.org" if n % 2 else "victim@example.org", REMOTE_ADDR=f"203.0.113.{n}"
+        ).status_code
+        for n in range(5)
+    ]
+
+    assert statuses == [302, 302, 302, 429, 429]
+    assert len(mailoutbox) == 1
+    # Other addresses from the same networks are not held up.
+    assert sign_up("someone.else@example.org", REMOTE_ADDR="203.0.113.4").status_code == 302
+
+
+def test_the_per_address_limit_lifts_after_an_hour(sign_up, settings):
+    settings.NEWSLETTER_SUBSCRIBE_LIMIT_PER_ADDRESS_PER_HOUR = 1
+    with freeze_time("2031-01-01 09:00") as clock:
+        assert sign_up("ana@example.org", REMOTE_ADDR="203.0.113.1").status_code == 302
+        assert sign_up("ana@example.org", REMOTE_ADDR="203.0.113.2").status_code == 429
+
+        clock.tick(timedelta(hours=1, seconds=1))
+
+        assert sign_up("ana@example.org", REMOTE_ADDR="203.0.113.3").status_code == 302
+
+
+def test_signing_up_again_while_the_confirmation_waits_adds_no_consent_record(sign_up):
+    for page in ["/", "/procedures/", "/learn/"]:
+        assert (
+            sign_up("ana@example.org", HTTP_REFERER=f"http://testserver{page}").status_code == 302
+        )
+
+    record = ConsentRecord.objects.get()
+    assert record.event == ConsentRecord.Event.GIVEN
+    assert record.source == "http://testserver/"
+
+
+def test_signing_up_again_after_the_link_expired_or_unsubscribing_records_consent_again(sign_up):
+    with freeze_time("2031-01-01 09:00") as clock:
+        sign_up("ana@example.org")
+        clock.tick(timedelta(days=8))
+        sign_up("ana@example.org")
+
+    assert ConsentRecord.objects.filter(event=ConsentRecord.Event.GIVEN).count() == 2
+
+    subscriber = SubscriberFactory(email="ben@example.org", status=Subscriber.Status.UNSUBSCRIBED)
+    ConsentRecord.objects.create(
+        subscriber=subscriber, event=ConsentRecord.Event.GIVEN, wording=CONSENT_WORDING
+    )
+    sign_up("ben@example.org")
+
+    assert subscriber.consent_records.filter(event=ConsentRecord.Event.GIVEN).count() == 2
