@@ -16,7 +16,6 @@ from django.contrib import admin, messages
 from django.contrib.admin.widgets import AdminTextareaWidget
 from django.contrib.auth import get_permission_codename
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.db.models import Avg, Count, Exists, FloatField, Max, OuterRef, Q
 from django.db.models.functions import Cast
 from django.http import Http404, HttpResponse
@@ -37,15 +36,16 @@ from courses.models import (
     Module,
     ModuleCompletion,
     Question,
-    Status,
 )
 from courses.services import certificate_reinstate, certificate_revoke, module_duplicate
 from irlearn.admin_tools import (
     ON_LIST_AND_FORM,
     HistoryAdmin,
+    PublishActionsMixin,
     ReadOnlyAdmin,
     action_confirmation,
     pk_or_404,
+    preview_link,
 )
 
 # A question fewer than this share of learners answer correctly is worth a second look: the
@@ -56,33 +56,6 @@ CHECK_BELOW_PERCENT = 40
 def next_order(queryset) -> int:
     """The order that puts a new row after every row of ``queryset``."""
     return (queryset.aggregate(top=Max("order"))["top"] or 0) + 1
-
-
-def status_set(queryset, status) -> int:
-    """Give every row of ``queryset`` ``status``; returns how many changed.
-
-    Saves row by row rather than update(): the history records each change, and a course
-    published for the first time gets its publication date in save(). Locks through the
-    primary keys because the admin's queryset may be annotated (GROUP BY), and PostgreSQL
-    refuses FOR UPDATE with GROUP BY.
-    """
-    model = queryset.model
-    with transaction.atomic():
-        rows = model.objects.select_for_update().filter(pk__in=queryset.values("pk"))
-        count = 0
-        for row in rows.exclude(status=status):
-            row.status = status
-            row.save()
-            count += 1
-    return count
-
-
-def preview_link(obj, noun, *, live):
-    """A link to ``obj`` on the site: the live page, or the draft as learners will see it."""
-    if not obj.pk:
-        return f"Save the {noun} to preview it."
-    label = "Open the live page" if live else "Preview the draft as learners will see it"
-    return format_html('<a href="{}">{}</a>', obj.get_absolute_url(), label)
 
 
 class ModuleChoiceMixin:
@@ -124,7 +97,7 @@ class ModuleInline(SortableInlineAdminMixin, admin.TabularInline):
 
 
 @admin.register(Course)
-class CourseAdmin(SortableAdminMixin, HistoryAdmin):
+class CourseAdmin(PublishActionsMixin, SortableAdminMixin, HistoryAdmin):
     list_display = ["title", "status", "cpd_hours", "module_count", "updated_at", "report_link"]
     list_filter = ["status"]
     search_fields = ["title", "summary"]
@@ -165,16 +138,6 @@ class CourseAdmin(SortableAdminMixin, HistoryAdmin):
         return format_html(
             '<a href="{}">Report</a>', reverse("admin:courses_course_report", args=[course.pk])
         )
-
-    @admin.action(description="Publish selected courses", permissions=["change"])
-    def publish(self, request, queryset):
-        count = status_set(queryset, Status.PUBLISHED)
-        self.message_user(request, f"Published {count} course(s).", messages.SUCCESS)
-
-    @admin.action(description="Unpublish selected courses (back to draft)", permissions=["change"])
-    def unpublish(self, request, queryset):
-        count = status_set(queryset, Status.DRAFT)
-        self.message_user(request, f"Returned {count} course(s) to draft.", messages.SUCCESS)
 
     # The report.
 
@@ -467,7 +430,7 @@ class ModuleAdmin(SortableAdminBase, HistoryAdmin):
     @admin.display(description="preview")
     def preview(self, module):
         live = module.pk and module.is_published and module.course.is_published
-        return preview_link(module, "module", live=live)
+        return preview_link(module, live=live)
 
     def save_model(self, request, obj, form, change):
         if not change:
@@ -521,7 +484,7 @@ class LessonAdmin(ModuleChoiceMixin, SortableAdminBase, HistoryAdmin):
             and lesson.module.is_published
             and lesson.module.course.is_published
         )
-        return preview_link(lesson, "lesson", live=live)
+        return preview_link(lesson, live=live)
 
     def save_model(self, request, obj, form, change):
         if not change:

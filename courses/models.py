@@ -10,9 +10,9 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from courses.querysets import CourseQuerySet, LessonQuerySet, ModuleQuerySet
+from irlearn.content import Publishable, Status
+from irlearn.figures import FIGURE_HELP, FIGURE_VALIDATORS, FigureBase
 from irlearn.markup import MarkdownBodyMixin, render_markdown
-from procedures.models import FigureBase
-from procedures.validators import FIGURE_HELP, FIGURE_VALIDATORS
 
 # Slugs that would collide with the app's own URLs at the same level: a course at /learn/my/
 # would hide "My learning", a lesson at .../questions/ the module's questions.
@@ -30,26 +30,16 @@ def validate_lesson_slug(value):
         raise ValidationError(f"“{value}” is used by the site itself; choose another slug.")
 
 
-class Status(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    PUBLISHED = "published", "Published"
+class Content(Publishable):
+    """What courses, modules and lessons share: a draft or published status (Publishable), a
+    place in their parent's order, and when they were written and last changed."""
 
-
-class Content(models.Model):
-    """What courses, modules and lessons share: a draft or published status, a place in their
-    parent's order, and when they were written and last changed."""
-
-    status = models.CharField(max_length=10, choices=Status, default=Status.DRAFT, db_index=True)
     order = models.PositiveIntegerField(default=0, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         abstract = True
-
-    @property
-    def is_published(self):
-        return self.status == Status.PUBLISHED
 
 
 class Course(Content):

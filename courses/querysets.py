@@ -1,15 +1,17 @@
-from django.db import models
 from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
-from procedures.querysets import CONTROL_CHARACTERS
+from irlearn.content import PublishableQuerySet, Status
+from irlearn.search import search_terms
 
-PUBLISHED = "published"
 
+def _related(model, name):
+    """The model at the other end of ``model``'s relation ``name`` (Course, "modules" -> Module).
 
-def _terms(query: str) -> list[str]:
-    """Up to ten words of ``query``, without control characters (PostgreSQL refuses NUL)."""
-    return CONTROL_CHARACTERS.sub(" ", query).split()[:10]
+    These querysets reach the other models through their relations: importing courses.models,
+    which imports this module, would make the two import each other.
+    """
+    return model._meta.get_field(name).related_model
 
 
 def _count(queryset, field="pk"):
@@ -23,18 +25,11 @@ def _count(queryset, field="pk"):
     )
 
 
-class CourseQuerySet(models.QuerySet):
-    def published(self):
-        return self.filter(status=PUBLISHED)
-
-    def visible_to(self, user):
-        """Published courses; staff also see drafts, which they preview before publishing."""
-        return self if user.is_staff else self.published()
-
+class CourseQuerySet(PublishableQuerySet):
     def with_totals(self):
         """Annotate what the catalogue shows: published modules, lessons and quizzes, minutes."""
-        from courses.models import Lesson, Module
-
+        Module = _related(self.model, "modules")
+        Lesson = _related(Module, "lessons")
         modules = Module.objects.published().filter(course=OuterRef("pk"))
         lessons = Lesson.objects.published().filter(module__course=OuterRef("pk"))
         return self.annotate(
@@ -56,26 +51,23 @@ class CourseQuerySet(models.QuerySet):
     def search(self, query: str):
         """Published courses whose title, summary or outcomes contain every word of ``query``."""
         courses = self.published()
-        if not _terms(query):
+        terms = search_terms(query)
+        if not terms:
             return courses.none()
-        for term in _terms(query):
+        for term in terms:
             courses = courses.filter(
                 Q(title__icontains=term) | Q(summary__icontains=term) | Q(outcomes__icontains=term)
             )
         return courses
 
 
-class ModuleQuerySet(models.QuerySet):
+class ModuleQuerySet(PublishableQuerySet):
     def published(self):
         """Modules learners see: published, in a published course."""
-        return self.filter(status=PUBLISHED, course__status=PUBLISHED)
-
-    def visible_to(self, user):
-        return self if user.is_staff else self.published()
+        return super().published().filter(course__status=Status.PUBLISHED)
 
     def with_question_count(self):
-        from courses.models import Question
-
+        Question = _related(self.model, "questions")
         return self.annotate(
             question_total=_count(Question.objects.filter(module=OuterRef("pk")), "module")
         )
@@ -83,23 +75,23 @@ class ModuleQuerySet(models.QuerySet):
     def search(self, query: str):
         """Published modules whose title, summary or lessons' titles contain every word."""
         modules = self.published().select_related("course")
-        if not _terms(query):
+        terms = search_terms(query)
+        if not terms:
             return modules.none()
-        for term in _terms(query):
+        for term in terms:
             modules = modules.filter(
                 Q(title__icontains=term)
                 | Q(summary__icontains=term)
-                | Q(lessons__title__icontains=term, lessons__status=PUBLISHED)
+                | Q(lessons__title__icontains=term, lessons__status=Status.PUBLISHED)
             )
         return modules.distinct()
 
 
-class LessonQuerySet(models.QuerySet):
+class LessonQuerySet(PublishableQuerySet):
     def published(self):
         """Lessons learners see: published, in a published module of a published course."""
-        return self.filter(
-            status=PUBLISHED, module__status=PUBLISHED, module__course__status=PUBLISHED
+        return (
+            super()
+            .published()
+            .filter(module__status=Status.PUBLISHED, module__course__status=Status.PUBLISHED)
         )
-
-    def visible_to(self, user):
-        return self if user.is_staff else self.published()

@@ -18,8 +18,8 @@ from courses.models import (
     Module,
     ModuleCompletion,
     Question,
-    Status,
 )
+from irlearn.content import Status
 
 
 class AnswerRejected(Exception):

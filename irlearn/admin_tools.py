@@ -1,13 +1,16 @@
 """Pieces the apps' admins share."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.template.response import TemplateResponse
+from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
+
+from irlearn.content import content_publish, content_unpublish
 
 # The date hierarchy's links go from a year to the next one, which Python cannot write past 9998.
 DATE_HIERARCHY_YEARS = range(1, 9999)
@@ -54,6 +57,37 @@ class HistoryAdmin(SimpleHistoryAdmin):
         return super().history_form_view(
             request, object_id, version_id, extra_context=extra_context
         )
+
+
+class PublishActionsMixin:
+    """The "Publish" and "Unpublish" bulk actions of a change list of publishable content
+    (irlearn.content). List them in the admin's ``actions``."""
+
+    @admin.action(description="Publish selected %(verbose_name_plural)s", permissions=["change"])
+    def publish(self, request, queryset):
+        count = content_publish(objects=queryset)
+        self.message_user(
+            request, f"Published {count} {self.opts.verbose_name}(s).", messages.SUCCESS
+        )
+
+    @admin.action(
+        description="Unpublish selected %(verbose_name_plural)s (back to draft)",
+        permissions=["change"],
+    )
+    def unpublish(self, request, queryset):
+        count = content_unpublish(objects=queryset)
+        self.message_user(
+            request, f"Returned {count} {self.opts.verbose_name}(s) to draft.", messages.SUCCESS
+        )
+
+
+def preview_link(obj, *, live: bool) -> str:
+    """A link from ``obj``'s change form to its page on the site: the live page, or the draft
+    as learners will see it (staff open drafts)."""
+    if not obj.pk:
+        return f"Save the {obj._meta.verbose_name} to preview it."
+    label = "Open the live page" if live else "Preview the draft as learners will see it"
+    return format_html('<a href="{}">{}</a>', obj.get_absolute_url(), label)
 
 
 class ReadOnlyAdmin(SafeChangeListMixin, admin.ModelAdmin):

@@ -1,11 +1,9 @@
 from adminsortable2.admin import SortableAdminBase, SortableAdminMixin, SortableInlineAdminMixin
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db.models import Count
-from django.utils.html import format_html
 
-from irlearn.admin_tools import HistoryAdmin
+from irlearn.admin_tools import HistoryAdmin, PublishActionsMixin, preview_link
 from procedures.models import Category, Figure, ImagingModality, Procedure
-from procedures.services import procedure_publish, procedure_unpublish
 
 
 @admin.register(Category)
@@ -36,7 +34,7 @@ class FigureInline(SortableInlineAdminMixin, admin.StackedInline):
 
 
 @admin.register(Procedure)
-class ProcedureAdmin(SortableAdminBase, HistoryAdmin):
+class ProcedureAdmin(PublishActionsMixin, SortableAdminBase, HistoryAdmin):
     list_display = ["title", "abbreviation", "category", "status", "last_reviewed", "updated_at"]
     list_filter = ["status", "category", "guidance"]
     list_select_related = ["category"]
@@ -90,23 +88,4 @@ class ProcedureAdmin(SortableAdminBase, HistoryAdmin):
 
     @admin.display(description="preview")
     def preview_link(self, procedure):
-        if not procedure.pk:
-            return "Save the procedure to preview it."
-        label = (
-            "Open the live page"
-            if procedure.is_published
-            else "Preview the draft as learners will see it"
-        )
-        return format_html('<a href="{}">{}</a>', procedure.get_absolute_url(), label)
-
-    @admin.action(description="Publish selected procedures", permissions=["change"])
-    def publish(self, request, queryset):
-        count = procedure_publish(procedures=queryset)
-        self.message_user(request, f"Published {count} procedure(s).", messages.SUCCESS)
-
-    @admin.action(
-        description="Unpublish selected procedures (back to draft)", permissions=["change"]
-    )
-    def unpublish(self, request, queryset):
-        count = procedure_unpublish(procedures=queryset)
-        self.message_user(request, f"Returned {count} procedure(s) to draft.", messages.SUCCESS)
+        return preview_link(procedure, live=procedure.is_published)

@@ -4,9 +4,10 @@ from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from irlearn.content import Publishable, Status
+from irlearn.figures import FIGURE_HELP, FIGURE_VALIDATORS, FigureBase
 from irlearn.markup import render_markdown
 from procedures.querysets import ProcedureQuerySet
-from procedures.validators import FIGURE_HELP, FIGURE_VALIDATORS
 
 
 class Category(models.Model):
@@ -43,11 +44,7 @@ class ImagingModality(models.Model):
         return self.name
 
 
-class Procedure(models.Model):
-    class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        PUBLISHED = "published", "Published"
-
+class Procedure(Publishable):
     class Setting(models.TextChoices):
         DAY_CASE = "day_case", "Usually a day case"
         ADMISSION = "admission", "Usually needs admission"
@@ -100,7 +97,7 @@ class Procedure(models.Model):
     references = models.TextField(blank=True, help_text="Markdown list of sources.")
     related = models.ManyToManyField("self", blank=True, symmetrical=True)
 
-    status = models.CharField(max_length=10, choices=Status, default=Status.DRAFT, db_index=True)
+    # status (draft or published) comes from Publishable.
     published_at = models.DateTimeField(null=True, blank=True)
     last_reviewed = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -109,7 +106,7 @@ class Procedure(models.Model):
     # Derived from the Markdown fields on save: {"technique": "<ol>...</ol>", ...}.
     rendered = models.JSONField(default=dict, editable=False)
     # PostgreSQL full-text index (title and abbreviation above summary above body), kept up to
-    # date by procedures.services; unused on SQLite.
+    # date by a database trigger (migration 0003); unused on SQLite.
     search_vector = SearchVectorField(null=True, editable=False)
 
     history = HistoricalRecords(excluded_fields=["rendered", "search_vector"])
@@ -120,7 +117,7 @@ class Procedure(models.Model):
         ordering = ["title"]
         constraints = [
             models.CheckConstraint(
-                condition=~models.Q(status="published") | models.Q(published_at__isnull=False),
+                condition=~models.Q(status=Status.PUBLISHED) | models.Q(published_at__isnull=False),
                 name="procedures_published_has_date",
             ),
         ]
@@ -138,7 +135,7 @@ class Procedure(models.Model):
             )
             for name in [n for n, _ in self.SECTIONS] + ["references"]
         }
-        if self.status == self.Status.PUBLISHED and self.published_at is None:
+        if self.status == Status.PUBLISHED and self.published_at is None:
             self.published_at = timezone.now()
         if kwargs.get("update_fields") is not None:
             kwargs["update_fields"] = {*kwargs["update_fields"], "rendered", "published_at"}
@@ -146,10 +143,6 @@ class Procedure(models.Model):
 
     def get_absolute_url(self):
         return reverse("procedures:procedure-detail", kwargs={"slug": self.slug})
-
-    @property
-    def is_published(self):
-        return self.status == self.Status.PUBLISHED
 
     @property
     def other_names(self):
@@ -163,25 +156,6 @@ class Procedure(models.Model):
             for name, heading in self.SECTIONS
             if self.rendered.get(name)
         ]
-
-
-class FigureBase(models.Model):
-    """An image or diagram with its text alternative, caption and credit, in its page's order:
-    the same on a procedure page and in a lesson."""
-
-    alt_text = models.CharField(
-        max_length=300, help_text="What the image shows, for people who cannot see it."
-    )
-    caption = models.CharField(max_length=500, blank=True)
-    credit = models.CharField(max_length=200, blank=True)
-    order = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        abstract = True
-        ordering = ["order", "pk"]
-
-    def __str__(self):
-        return self.caption or self.alt_text
 
 
 class Figure(FigureBase):

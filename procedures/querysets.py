@@ -1,12 +1,14 @@
 import re
 
-from django.db import connection, models
+from django.db import connection
 from django.db.models import Case, F, IntegerField, Q, TextField, Value, When
 from django.utils.html import escape
 
+from irlearn.content import PublishableQuerySet
+from irlearn.search import MAX_TERMS, search_query_clean
+
 # Characters that mean something in Markdown, stripped from search snippets.
 MARKDOWN_NOISE = re.compile(r"[*_#`>\[\]]+")
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 # Sentinels that cannot occur in editor text; swapped for <mark> after escaping.
 MARK_START, MARK_END = "\x02", "\x03"
 SNIPPET_FIELDS = ["summary", "what_it_is", "indications", "technique"]
@@ -33,14 +35,7 @@ def highlight(text: str) -> str:
     return escape(text).replace(MARK_START, "<mark>").replace(MARK_END, "</mark>")
 
 
-class ProcedureQuerySet(models.QuerySet):
-    def published(self):
-        return self.filter(status="published")
-
-    def visible_to(self, user):
-        """Published procedures, and drafts too for staff (who preview them before publishing)."""
-        return self if user.is_staff else self.published()
-
+class ProcedureQuerySet(PublishableQuerySet):
     def in_category(self, category):
         return self.filter(category=category)
 
@@ -63,8 +58,7 @@ class ProcedureQuerySet(models.QuerySet):
         misspelling ("nefrostomy") still finds its procedure. On SQLite: every word must appear
         somewhere, and title matches come first. On both, an exact abbreviation ("PTC") wins.
         """
-        # Control characters mean nothing in a search, and PostgreSQL refuses NUL outright.
-        query = " ".join(CONTROL_CHARACTERS.sub(" ", query).split())
+        query = search_query_clean(query)
         if not query:
             return []
         procedures = self.published().select_related("category").prefetch_related("guidance")
@@ -126,7 +120,7 @@ class ProcedureQuerySet(models.QuerySet):
 
     @staticmethod
     def _search_simple(procedures, query):
-        terms = [term for term in re.split(r"\W+", query) if term][:10]
+        terms = [term for term in re.split(r"\W+", query) if term][:MAX_TERMS]
         if not terms:
             return []
         fields = ["title", "abbreviation", "also_known_as", *SNIPPET_FIELDS]

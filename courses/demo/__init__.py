@@ -13,7 +13,8 @@ from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 
-from courses.models import Course, Lesson, LessonFigure, Module, Question, Status
+from courses.models import Course, Lesson, LessonFigure, Module, Question
+from irlearn.content import Status
 from procedures.models import Procedure
 
 DEMO_DIR = Path(__file__).resolve().parent

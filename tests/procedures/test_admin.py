@@ -13,8 +13,8 @@ from django.utils import timezone
 from PIL import Image
 from pytest_django.asserts import assertContains
 
+from irlearn.figures import MAX_FIGURE_BYTES
 from procedures.models import Category, Figure, ImagingModality, Procedure
-from procedures.validators import MAX_FIGURE_BYTES
 from tests.factories import (
     CategoryFactory,
     ContentEditorFactory,

@@ -13,9 +13,9 @@ from django.core.files import File
 from django.core.management import call_command
 from django.urls import reverse
 
+from irlearn.figures import validate_figure_file
 from procedures.demo import DEMO_DIR, FIGURES_DIR, PROCEDURE_FIELDS
 from procedures.models import Category, Figure, ImagingModality, Procedure
-from procedures.validators import validate_figure_file
 
 CATEGORY_FILES = sorted(p.name for p in DEMO_DIR.glob("*.toml") if p.name != "categories.toml")
 # What a [[procedure]] may hold: a key outside this list would be dropped without a word.
