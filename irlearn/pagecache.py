@@ -3,8 +3,9 @@
 Anonymous visitors make most of the traffic and all see the same home page, procedure library,
 catalogue and course pages, so those are rendered once and then served from the cache
 (PAGE_CACHE_SECONDS, ten minutes by default). Any save or deletion of content (procedures,
-courses, site pages) moves the content version on, which retires every cached page at once:
-a published change is live at the next request.
+courses, site pages: each app registers its models with register_content_models()) moves the
+content version on, which retires every cached page at once: a published change is live at the
+next request.
 
 What is never cached: anything for a logged-in user, a request carrying a session or messages
 cookie, a response that sets a cookie or used a CSRF token or a CSP nonce (it would hand one
@@ -39,20 +40,6 @@ CACHEABLE_VIEWS = {
     "courses:catalogue",
     "courses:course-detail",
 }
-# Models whose rows appear on those pages.
-CONTENT_MODELS = [
-    "pages.Page",
-    "pages.PrivacyPolicy",
-    "procedures.Category",
-    "procedures.ImagingModality",
-    "procedures.Procedure",
-    "procedures.Figure",
-    "courses.Course",
-    "courses.Module",
-    "courses.Lesson",
-    "courses.LessonFigure",
-    "courses.Question",
-]
 
 
 def content_version() -> str:
@@ -69,12 +56,15 @@ def content_changed(**kwargs) -> None:
     cache.set(VERSION_KEY, str(time.time_ns()), timeout=None)
 
 
-def connect_signals() -> None:
-    """Listen for changes to content, however they are made (admin, services, seed, shell)."""
-    from django.apps import apps
+def register_content_models(*models) -> None:
+    """Retire every cached page whenever a row of ``models`` changes, however it is made (admin,
+    services, seed, shell): saved, deleted, or one of its many-to-many links changed.
 
-    for label in CONTENT_MODELS:
-        model = apps.get_model(label)
+    Each app names its own models whose rows appear on cacheable pages, in its
+    AppConfig.ready(): this module imports no app.
+    """
+    for model in models:
+        label = model._meta.label
         post_save.connect(content_changed, sender=model, dispatch_uid=f"pagecache-save-{label}")
         post_delete.connect(content_changed, sender=model, dispatch_uid=f"pagecache-delete-{label}")
         for field in model._meta.many_to_many:

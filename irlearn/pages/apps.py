@@ -7,6 +7,6 @@ class PagesConfig(AppConfig):
     verbose_name = "Site pages"
 
     def ready(self):
-        from irlearn import pagecache
+        from irlearn.pagecache import register_content_models
 
-        pagecache.connect_signals()
+        register_content_models(self.get_model("Page"), self.get_model("PrivacyPolicy"))
