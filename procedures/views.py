@@ -1,10 +1,8 @@
 import json
 
-from django.db.models import Prefetch
 from django.utils.safestring import mark_safe
 from django.views.generic import DetailView, TemplateView
 
-from courses.models import Module
 from procedures.models import Category, ImagingModality, Procedure
 
 
@@ -62,18 +60,7 @@ class ProcedureDetailView(DetailView):
         return (
             Procedure.objects.visible_to(self.request.user)
             .select_related("category")
-            .prefetch_related(
-                "guidance",
-                "figures",
-                "related__category",
-                # "Learn more in these modules": published modules of published courses.
-                Prefetch(
-                    "modules",
-                    queryset=Module.objects.published()
-                    .select_related("course")
-                    .order_by("course__order", "order"),
-                ),
-            )
+            .prefetch_related("guidance", "figures", "related__category")
         )
 
     def get_context_data(self, **kwargs):

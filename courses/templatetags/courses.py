@@ -1,6 +1,25 @@
 from django import template
 
+from courses.models import Module
+
 register = template.Library()
+
+
+@register.inclusion_tag("courses/includes/modules_teaching.html")
+def modules_teaching(procedure):
+    """ "Learn more in these modules" for a procedure page: the published modules (of published
+    courses) that teach ``procedure``, in catalogue order.
+
+    The procedure library shows this box but does not know about courses: courses provide it,
+    and the procedure template loads this library.
+    """
+    modules = (
+        Module.objects.published()
+        .filter(procedures=procedure)
+        .select_related("course")
+        .order_by("course__order", "order")
+    )
+    return {"modules": list(modules)}
 
 
 @register.filter
