@@ -13,10 +13,10 @@ def account_email_send(
     """Build one account email (verification, password reset...) and send it. Runs in the
     worker, so a slow SMTP server never holds up a page.
 
-    The arguments name rows, never the address or a link (irlearn/accounts/services.py): they
+    The arguments name rows, never the address or a link (irlearn/accounts/emails.py): they
     stay in the task table after the email has gone.
     """
-    from irlearn.accounts.services import account_email_message, queued_address_forget
+    from irlearn.accounts.emails import account_email_message, queued_address_forget
 
     try:
         message = account_email_message(
