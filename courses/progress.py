@@ -1,34 +1,188 @@
-"""Where a learner stands in one or more courses: reads only, a fixed number of queries.
+"""Where a learner stands in one or more courses, and how they move through them: reads only,
+in a fixed number of queries.
 
 A course is a list of steps: each published lesson, then the module's questions (when it has
-any). Progress is the share of steps done; "Resume" opens the first step not done.
+any). Progress is the share of steps done; "Resume" opens the first step not done; previous and
+next walk the steps in order. Every course page reads the learner's place from a
+``CourseOutline``: the lesson page and the questions (previous, next, the outline's ticks and the
+progress bars), Resume, the course page, the catalogue and My learning.
+
+A course's structure (its modules and lessons, their titles and links) is the same for every
+learner, so it is cached, as plain data, until content changes; a learner's ticks are read
+afresh on every request.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 
 from django.core.cache import cache
-from django.db.models import Prefetch, Value
+from django.db.models import Value
+from django.http import Http404
 from django.urls import reverse
 
 from courses.models import (
     Attempt,
     Certificate,
+    Course,
     Enrolment,
     Lesson,
     LessonProgress,
     Module,
     ModuleCompletion,
 )
+from irlearn.content import Status
 from irlearn.pagecache import content_version
 
+# The structure of a course, the same for every learner: cached, so plain data only.
 
-@dataclass
+
+@dataclass(frozen=True, slots=True)
+class LessonEntry:
+    """A lesson as the outline and the pager show it; the lesson page reads the body itself."""
+
+    pk: int
+    title: str
+    slug: str
+    url: str
+    is_published: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ModuleEntry:
+    """A module as the course, module, lesson and question pages show it, with its lessons."""
+
+    pk: int
+    title: str
+    slug: str
+    summary: str
+    estimated_minutes: int
+    pass_mark: int
+    is_published: bool
+    question_total: int
+    url: str
+    quiz_url: str
+    lessons: tuple[LessonEntry, ...]
+
+    @property
+    def has_questions(self):
+        return self.question_total > 0
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One step of a course, for previous and next: a lesson, or a module's questions."""
+
+    url: str
+    title: str
+
+
+# How long a course's structure stays cached; any change to content retires it sooner.
+STRUCTURE_SECONDS = 24 * 60 * 60
+
+
+def _structure_key(course, include_drafts: bool, version: str) -> str:
+    return f"courses:structure:{course.pk}:{int(include_drafts)}:{version}"
+
+
+def course_structures(courses, *, include_drafts=False) -> dict[int, tuple[ModuleEntry, ...]]:
+    """{course pk: (ModuleEntry, ...)}: each course's modules in order, with their lessons.
+
+    The structure is the same for every learner, so it comes from the cache, keyed by the
+    content version (irlearn.pagecache): saving or deleting any course, module, lesson or
+    question retires it. Two queries for the courses not in the cache, none otherwise.
+    """
+    version = content_version()
+    keys = {course.pk: _structure_key(course, include_drafts, version) for course in courses}
+    found = cache.get_many(keys.values())
+    structures = {pk: found[key] for pk, key in keys.items() if key in found}
+    missing = [course for course in courses if course.pk not in structures]
+    if missing:
+        built = _build_structures(missing, include_drafts=include_drafts)
+        cache.set_many({keys[pk]: modules for pk, modules in built.items()}, STRUCTURE_SECONDS)
+        structures.update(built)
+    return structures
+
+
+def _build_structures(courses, *, include_drafts) -> dict[int, tuple[ModuleEntry, ...]]:
+    modules = Module.objects.filter(course__in=courses)
+    lessons = Lesson.objects.all()
+    if not include_drafts:
+        modules = modules.filter(status=Status.PUBLISHED)
+        lessons = lessons.filter(status=Status.PUBLISHED)
+    modules = list(
+        modules.with_question_count()
+        .order_by("course", "order", "pk")
+        .values_list(
+            "pk",
+            "course_id",
+            "title",
+            "slug",
+            "summary",
+            "estimated_minutes",
+            "pass_mark",
+            "status",
+            "question_total",
+        )
+    )
+    lessons = (
+        lessons.filter(module__in=[module[0] for module in modules])
+        .order_by("order", "pk")
+        .values_list("pk", "module_id", "title", "slug", "status")
+    )
+    slugs = {course.pk: course.slug for course in courses}
+    module_slugs = {module[0]: (slugs[module[1]], module[3]) for module in modules}
+    lessons_of = {module[0]: [] for module in modules}
+    for pk, module_pk, title, slug, status in lessons:
+        course_slug, module_slug = module_slugs[module_pk]
+        url = reverse(
+            "courses:lesson-detail",
+            kwargs={"course": course_slug, "module": module_slug, "lesson": slug},
+        )
+        lessons_of[module_pk].append(
+            LessonEntry(pk, title, slug, url, is_published=status == Status.PUBLISHED)
+        )
+    structures = {course.pk: [] for course in courses}
+    for pk, course_pk, title, slug, summary, minutes, pass_mark, status, questions in modules:
+        kwargs = {"course": slugs[course_pk], "module": slug}
+        structures[course_pk].append(
+            ModuleEntry(
+                pk=pk,
+                title=title,
+                slug=slug,
+                summary=summary,
+                estimated_minutes=minutes,
+                pass_mark=pass_mark,
+                is_published=status == Status.PUBLISHED,
+                question_total=questions,
+                url=reverse("courses:module-detail", kwargs=kwargs),
+                quiz_url=reverse("courses:quiz", kwargs=kwargs),
+                lessons=tuple(lessons_of[pk]),
+            )
+        )
+    return {pk: tuple(modules) for pk, modules in structures.items()}
+
+
+# One learner in a course: the structure with their ticks.
+
+
+@dataclass(frozen=True, slots=True)
 class ModuleState:
-    module: Module
-    lessons: list
+    """A module as one learner stands in it."""
+
+    module: ModuleEntry
+    # The outline's set, shared by its modules: a lesson marked done shows in every one.
     done_lesson_ids: set
     passed: bool
     completed: bool
+
+    @property
+    def lessons(self):
+        return self.module.lessons
+
+    @property
+    def lesson_ticks(self):
+        """(lesson, done) for each lesson, in order."""
+        return [(lesson, lesson.pk in self.done_lesson_ids) for lesson in self.module.lessons]
 
     @property
     def question_total(self):
@@ -36,11 +190,19 @@ class ModuleState:
 
     @property
     def has_questions(self):
-        return self.module.question_total > 0
+        return self.module.has_questions
+
+    @property
+    def quiz_url(self):
+        return self.module.quiz_url
 
     @property
     def lessons_done(self):
         return sum(1 for lesson in self.lessons if lesson.pk in self.done_lesson_ids)
+
+    @property
+    def lessons_complete(self):
+        return self.lessons_done == len(self.lessons)
 
     @property
     def steps_total(self):
@@ -56,14 +218,6 @@ class ModuleState:
             return 100
         return round(100 * self.steps_done / self.steps_total) if self.steps_total else 0
 
-    @property
-    def lessons_complete(self):
-        return self.lessons_done == len(self.lessons)
-
-    @property
-    def quiz_url(self):
-        return self.module.quiz_url
-
     def next_step_url(self):
         """The first lesson not done, else the questions if not passed, else None."""
         for lesson in self.lessons:
@@ -74,16 +228,49 @@ class ModuleState:
         return None
 
 
+@dataclass(frozen=True)
+class Place:
+    """Where a lesson page or a module's questions stand in the course."""
+
+    state: ModuleState
+    lesson: LessonEntry | None  # None on the module's questions
+    previous: Step | None
+    next: Step | None
+
+    @property
+    def module(self) -> ModuleEntry:
+        return self.state.module
+
+    @property
+    def is_done(self):
+        return self.lesson is not None and self.lesson.pk in self.state.done_lesson_ids
+
+    @property
+    def number(self):
+        """The lesson's number in its module, from 1."""
+        return self.state.lessons.index(self.lesson) + 1
+
+
 @dataclass
 class CourseOutline:
-    course: object
-    modules: list = field(default_factory=list)
+    """One learner's course: its modules with their ticks, progress, Resume, previous and next.
+
+    For a visitor, or a course not taken, nothing is ticked.
+    """
+
+    course: Course
+    modules: list[ModuleState]
+    done_lesson_ids: set
     enrolment: Enrolment | None = None
     certificate: Certificate | None = None
 
     @property
     def is_enrolled(self):
         return self.enrolment is not None and self.enrolment.is_active
+
+    @property
+    def is_complete(self):
+        return self.certificate is not None
 
     @property
     def steps_total(self):
@@ -95,7 +282,7 @@ class CourseOutline:
 
     @property
     def percent(self):
-        if self.certificate is not None:
+        if self.is_complete:
             return 100
         total = self.steps_total
         return round(100 * self.steps_done / total) if total else 0
@@ -104,14 +291,47 @@ class CourseOutline:
     def has_started(self):
         return self.steps_done > 0
 
-    @property
-    def is_complete(self):
-        return self.certificate is not None
+    @cached_property
+    def steps(self) -> list[Step]:
+        """Every step of the course in order: lessons, then each module's questions."""
+        steps = []
+        for state in self.modules:
+            steps += [Step(lesson.url, lesson.title) for lesson in state.lessons]
+            if state.has_questions:
+                steps.append(Step(state.quiz_url, f"Questions: {state.module.title}"))
+        return steps
 
-    def module_state(self, module):
-        return next(state for state in self.modules if state.module.pk == module.pk)
+    def module_state(self, slug) -> ModuleState:
+        """The module with this slug; a 404 when the learner's outline has none."""
+        for state in self.modules:
+            if state.module.slug == slug:
+                return state
+        raise Http404("No such module in this course.")
 
-    def resume_url(self):
+    def lesson_place(self, module_slug, lesson_slug) -> Place:
+        """The lesson with these slugs and the steps either side; a 404 when there is none."""
+        state = self.module_state(module_slug)
+        for lesson in state.lessons:
+            if lesson.slug == lesson_slug:
+                return Place(state, lesson, *self._neighbours(lesson.url))
+        raise Http404("No such lesson in this module.")
+
+    def questions_place(self, module_slug) -> Place:
+        """The questions of the module with this slug and the steps either side; a 404 when
+        there is no such module, or it has no questions."""
+        state = self.module_state(module_slug)
+        if not state.has_questions:
+            raise Http404("This module has no questions.")
+        return Place(state, None, *self._neighbours(state.quiz_url))
+
+    def _neighbours(self, url):
+        urls = [step.url for step in self.steps]
+        index = urls.index(url)
+        previous = self.steps[index - 1] if index > 0 else None
+        following = self.steps[index + 1] if index < len(self.steps) - 1 else None
+        return previous, following
+
+    def resume_url(self) -> str:
         """The first step not done in course order; the course page when all are done."""
         for state in self.modules:
             if not state.completed:
@@ -120,85 +340,59 @@ class CourseOutline:
                     return url
         return self.course.get_absolute_url()
 
-    def lesson_sequence(self):
-        return [lesson for state in self.modules for lesson in state.lessons]
+    def after_completing(self, place: Place) -> str:
+        """Where "Mark as complete" goes once the lesson at ``place`` is stored as done: the
+        next step, or after the last one the first step still not done."""
+        # The outline read before stays valid with this one lesson added: no need to read again.
+        self.done_lesson_ids.add(place.lesson.pk)
+        return place.next.url if place.next else self.resume_url()
 
 
-# How long a course's structure stays cached; any change to content retires it sooner.
-STRUCTURE_SECONDS = 24 * 60 * 60
+def course_outlines(*, user, courses, include_drafts=False, enrolled_only=False) -> dict:
+    """{course pk: CourseOutline} for ``courses``, as ``user`` stands in each.
 
-
-def _structure_key(course, include_drafts: bool, version: str) -> str:
-    return f"courses:structure:{course.pk}:{int(include_drafts)}:{version}"
-
-
-def course_structures(courses, *, include_drafts=False) -> dict:
-    """{course pk: [Module, ...]}: each course's modules, in order, with their lessons
-    (``module.lesson_list``) and the links of both, but without the lessons' bodies.
-
-    The structure is the same for every learner, so it comes from the cache, keyed by the
-    content version (irlearn.pagecache): saving or deleting any course, module, lesson or
-    question retires it. Two queries for the courses not in the cache, none otherwise.
-    """
-    version = content_version()
-    keys = {course.pk: _structure_key(course, include_drafts, version) for course in courses}
-    found = cache.get_many(keys.values())
-    structures = {pk: found[key] for pk, key in keys.items() if key in found}
-    missing = [course for course in courses if course.pk not in structures]
-    if missing:
-        built = _build_structures(missing, include_drafts=include_drafts)
-        cache.set_many({keys[pk]: modules for pk, modules in built.items()}, STRUCTURE_SECONDS)
-        structures.update(built)
-    by_pk = {course.pk: course for course in courses}
-    for pk, modules in structures.items():
-        for module in modules:
-            module.course = by_pk[pk]  # the caller's course, not the copy in the cache
-    return structures
-
-
-def _build_structures(courses, *, include_drafts) -> dict:
-    lessons = Lesson.objects.all() if include_drafts else Lesson.objects.filter(status="published")
-    # The outline needs titles and links; the lesson page reads its one body itself.
-    lessons = lessons.defer("body", "body_html").order_by("order", "pk")
-    modules = Module.objects.filter(course__in=courses)
-    if not include_drafts:
-        modules = modules.filter(status="published")
-    modules = (
-        modules.with_question_count()
-        .prefetch_related(Prefetch("lessons", queryset=lessons, to_attr="lesson_list"))
-        .order_by("course", "order", "pk")
-    )
-    by_pk = {course.pk: course for course in courses}
-    structures = {course.pk: [] for course in courses}
-    for module in modules:
-        module.course = by_pk[module.course_id]
-        module.url = module.get_absolute_url()
-        module.quiz_url = reverse(
-            "courses:quiz", kwargs={"course": module.course.slug, "module": module.slug}
-        )
-        for lesson in module.lesson_list:
-            lesson.module = module
-            lesson.url = lesson.get_absolute_url()
-        structures[module.course_id].append(module)
-    return structures
-
-
-def course_outlines(*, user, courses, include_drafts=False) -> dict:
-    """{course pk: CourseOutline} for ``courses`` (a list), as ``user`` stands in each.
-
+    ``enrolled_only`` keeps the courses ``user`` enrolled on, now or before (the catalogue's
+    progress bars). ``include_drafts`` shows draft modules and lessons (staff previews).
     Three queries for a learner whatever the number of courses, modules and lessons (their
-    marks, enrolments and certificates), and none for a visitor, once the courses' structure
-    is cached (two more when it is not). ``include_drafts`` shows draft modules and lessons
-    (staff previews).
+    enrolments, marks and certificates), and none for a visitor, once the courses' structure is
+    cached (two more when it is not).
     """
     courses = list(courses)
-    outlines = {course.pk: CourseOutline(course=course) for course in courses}
-    if not courses:
-        return outlines
-    structures = course_structures(courses, include_drafts=include_drafts)
+    enrolments = {}
+    if user.is_authenticated and courses:
+        enrolments = {
+            enrolment.course_id: enrolment
+            for enrolment in Enrolment.objects.filter(user=user, course__in=courses)
+        }
+    if enrolled_only:
+        courses = [course for course in courses if course.pk in enrolments]
+    return _outlines(user, courses, enrolments, include_drafts=include_drafts)
 
+
+def course_outline(*, user, course, include_drafts=False) -> CourseOutline:
+    return course_outlines(user=user, courses=[course], include_drafts=include_drafts)[course.pk]
+
+
+def enrolled_outlines(*, user) -> list[CourseOutline]:
+    """An outline of each course ``user`` enrolled on, now or before, by title (My learning).
+
+    Three queries once the courses' structure is cached.
+    """
+    enrolments = {
+        enrolment.course_id: enrolment
+        for enrolment in Enrolment.objects.filter(user=user)
+        .select_related("course")
+        .order_by("course__title")
+    }
+    courses = [enrolment.course for enrolment in enrolments.values()]
+    return list(_outlines(user, courses, enrolments, include_drafts=False).values())
+
+
+def _outlines(user, courses, enrolments, *, include_drafts) -> dict:
     done, passed, completed = set(), set(), set()
-    if user.is_authenticated:
+    certificates = {}
+    structures = course_structures(courses, include_drafts=include_drafts) if courses else {}
+    if courses and user.is_authenticated:
         # The learner's ticks in one query: lessons done, modules passed, modules completed.
         marks = {"done": done, "passed": passed, "completed": completed}
         lessons_done = (
@@ -221,27 +415,25 @@ def course_outlines(*, user, courses, include_drafts=False) -> dict:
             modules_passed.order_by(), modules_completed.order_by()
         ):
             marks[kind].add(pk)
-        for enrolment in Enrolment.objects.filter(user=user, course__in=courses):
-            outlines[enrolment.course_id].enrolment = enrolment
-        for certificate in Certificate.objects.filter(user=user, course__in=courses):
-            outlines[certificate.course_id].certificate = certificate
-
-    for course_pk, modules in structures.items():
-        for module in modules:
-            lessons = list(module.lesson_list)
-            for lesson in lessons:
-                lesson.is_done = lesson.pk in done
-            outlines[course_pk].modules.append(
+        certificates = {
+            certificate.course_id: certificate
+            for certificate in Certificate.objects.filter(user=user, course__in=courses)
+        }
+    return {
+        course.pk: CourseOutline(
+            course=course,
+            modules=[
                 ModuleState(
                     module=module,
-                    lessons=lessons,
                     done_lesson_ids=done,
                     passed=module.pk in passed,
                     completed=module.pk in completed,
                 )
-            )
-    return outlines
-
-
-def course_outline(*, user, course, **kwargs) -> CourseOutline:
-    return course_outlines(user=user, courses=[course], **kwargs)[course.pk]
+                for module in structures[course.pk]
+            ],
+            done_lesson_ids=done,
+            enrolment=enrolments.get(course.pk),
+            certificate=certificates.get(course.pk),
+        )
+        for course in courses
+    }

@@ -9,8 +9,9 @@ from django.views.generic import DetailView, TemplateView
 
 from courses import services
 from courses.certificates import certificate_pdf_bytes
-from courses.models import Attempt, Certificate, Course, Enrolment, Lesson, Question
-from courses.progress import course_outline, course_outlines
+from courses.models import Attempt, Certificate, Course, Lesson, Module, Question
+from courses.progress import course_outline, course_outlines, enrolled_outlines
+from procedures.models import Procedure
 
 
 class CatalogueView(TemplateView):
@@ -20,14 +21,7 @@ class CatalogueView(TemplateView):
 
     def get_context_data(self, **kwargs):
         courses = list(Course.objects.visible_to(self.request.user).with_totals())
-        outlines = {}
-        if self.request.user.is_authenticated:
-            taken = set(
-                Enrolment.objects.filter(user=self.request.user).values_list("course_id", flat=True)
-            )
-            outlines = course_outlines(
-                user=self.request.user, courses=[c for c in courses if c.pk in taken]
-            )
+        outlines = course_outlines(user=self.request.user, courses=courses, enrolled_only=True)
         return super().get_context_data(
             entries=[(course, outlines.get(course.pk)) for course in courses], **kwargs
         )
@@ -39,19 +33,12 @@ class DashboardView(LoginRequiredMixin, TemplateView):
     template_name = "courses/dashboard.html"
 
     def get_context_data(self, **kwargs):
-        user = self.request.user
-        courses = Course.objects.filter(enrolments__user=user).order_by("title")
-        outlines = course_outlines(user=user, courses=courses).values()
-        in_progress, completed, left = [], [], []
-        for outline in outlines:
-            if outline.certificate is not None:
-                completed.append(outline)
-            elif outline.is_enrolled:
-                in_progress.append(outline)
-            else:
-                left.append(outline)
+        outlines = enrolled_outlines(user=self.request.user)
         return super().get_context_data(
-            in_progress=in_progress, completed=completed, left=left, **kwargs
+            in_progress=[o for o in outlines if not o.is_complete and o.is_enrolled],
+            completed=[o for o in outlines if o.is_complete],
+            left=[o for o in outlines if not o.is_complete and not o.is_enrolled],
+            **kwargs,
         )
 
 
@@ -71,8 +58,8 @@ class CourseDetailView(DetailView):
         return super().get_context_data(outline=outline, **kwargs)
 
 
-def _course_for_learner(request, slug):
-    """The course and the learner's outline, or a redirect when they may not open its lessons.
+def _learner_outline(request, slug):
+    """The learner's outline of the course, or a redirect when they may not open its lessons.
 
     Staff open any lesson, draft or not, without enrolling: that is how they preview.
     """
@@ -80,43 +67,8 @@ def _course_for_learner(request, slug):
     outline = course_outline(user=request.user, course=course, include_drafts=request.user.is_staff)
     if not outline.is_enrolled and not request.user.is_staff:
         messages.info(request, "Enrol on the course to open its lessons and questions.")
-        return course, outline, redirect(course)
-    return course, outline, None
-
-
-def _module_state(outline, slug):
-    for state in outline.modules:
-        if state.module.slug == slug:
-            return state
-    raise Http404("No such module in this course.")
-
-
-def _lesson_state(outline, module_slug, lesson_slug):
-    """The module's state in the outline and the lesson in it, or a 404."""
-    state = _module_state(outline, module_slug)
-    for lesson in state.lessons:
-        if lesson.slug == lesson_slug:
-            return state, lesson
-    raise Http404("No such lesson in this module.")
-
-
-def _steps(outline):
-    """Every step of the course in order, as (url, title): lessons, then each module's questions."""
-    steps = []
-    for state in outline.modules:
-        steps += [(lesson.url, lesson.title) for lesson in state.lessons]
-        if state.has_questions:
-            steps.append((state.quiz_url, f"Questions: {state.module.title}"))
-    return steps
-
-
-def _neighbours(outline, url):
-    steps = _steps(outline)
-    urls = [step[0] for step in steps]
-    index = urls.index(url) if url in urls else -1
-    previous = steps[index - 1] if index > 0 else None
-    following = steps[index + 1] if 0 <= index < len(steps) - 1 else None
-    return previous, following
+        return outline, redirect(course)
+    return outline, None
 
 
 @login_required
@@ -148,46 +100,49 @@ def unenrol(request, slug):
 
 @login_required
 def resume(request, slug):
-    course, outline, refusal = _course_for_learner(request, slug)
+    outline, refusal = _learner_outline(request, slug)
     return refusal or redirect(outline.resume_url())
 
 
 @login_required
 def module_detail(request, course, module):
-    course, outline, refusal = _course_for_learner(request, course)
+    outline, refusal = _learner_outline(request, course)
     if refusal:
         return refusal
-    state = _module_state(outline, module)
+    state = outline.module_state(module)
     return render(
         request,
         "courses/module_detail.html",
-        {"course": course, "outline": outline, "state": state, "module": state.module},
+        {
+            "course": outline.course,
+            "outline": outline,
+            "state": state,
+            "module": state.module,
+            "procedures": Procedure.objects.filter(modules=state.module.pk),
+        },
     )
 
 
 @login_required
 def lesson_detail(request, course, module, lesson):
-    course, outline, refusal = _course_for_learner(request, course)
+    outline, refusal = _learner_outline(request, course)
     if refusal:
         return refusal
-    state, current = _lesson_state(outline, module, lesson)
-    previous, following = _neighbours(outline, current.url)
-    # The outline holds titles and links; the page needs this one lesson's body and figures.
-    page = Lesson.objects.prefetch_related("figures").get(pk=current.pk)
-    page.module = state.module
+    place = outline.lesson_place(module, lesson)
     return render(
         request,
         "courses/lesson_detail.html",
         {
-            "course": course,
+            "course": outline.course,
             "outline": outline,
-            "state": state,
-            "module": state.module,
-            "lesson": page,
-            "position": state.lessons.index(current) + 1,
-            "is_done": current.pk in state.done_lesson_ids,
-            "previous": previous,
-            "next": following,
+            "state": place.state,
+            "module": place.module,
+            # The outline holds titles and links; the page needs this one lesson's body.
+            "lesson": Lesson.objects.prefetch_related("figures").get(pk=place.lesson.pk),
+            "position": place.number,
+            "is_done": place.is_done,
+            "previous": place.previous,
+            "next": place.next,
         },
     )
 
@@ -196,62 +151,61 @@ def lesson_detail(request, course, module, lesson):
 @require_POST
 def lesson_mark(request, course, module, lesson):
     """Mark a lesson complete (or, with ``undo``, not complete) and go on to the next step."""
-    course, outline, refusal = _course_for_learner(request, course)
+    outline, refusal = _learner_outline(request, course)
     if refusal:
         return refusal
-    state, current = _lesson_state(outline, module, lesson)
-    if not current.is_published:
+    place = outline.lesson_place(module, lesson)
+    if not place.lesson.is_published:
         raise Http404("No such lesson in this module.")
+    current = Lesson.objects.select_related("module__course").get(pk=place.lesson.pk)
     if request.POST.get("undo"):
         services.lesson_uncomplete(user=request.user, lesson=current)
         messages.info(request, f"“{current.title}” is no longer marked complete.")
-        return redirect(current)
-    had_certificate = outline.certificate is not None
+        return redirect(place.lesson.url)
+    had_certificate = outline.is_complete
     services.lesson_complete(user=request.user, lesson=current)
-    # The outline read before stays valid with this one lesson added: no need to read it again.
-    state.done_lesson_ids.add(current.pk)
     if (
         not had_certificate
-        and Certificate.objects.filter(user=request.user, course=course).exists()
+        and Certificate.objects.filter(user=request.user, course=outline.course).exists()
     ):
-        messages.success(request, f"You have completed {course.title}: your certificate is ready.")
+        messages.success(
+            request, f"You have completed {outline.course.title}: your certificate is ready."
+        )
         return redirect("courses:dashboard")
-    _, following = _neighbours(outline, current.url)
     messages.success(request, f"“{current.title}” marked complete.")
-    return redirect(following[0] if following else outline.resume_url())
+    return redirect(outline.after_completing(place))
 
 
 @login_required
 def quiz(request, course, module):
     """A module's questions: what to expect and earlier attempts; POST starts (or resumes) one."""
-    course, outline, refusal = _course_for_learner(request, course)
+    outline, refusal = _learner_outline(request, course)
     if refusal:
         return refusal
-    state = _module_state(outline, module)
-    if not state.has_questions:
-        raise Http404("This module has no questions.")
+    place = outline.questions_place(module)
     if request.method == "POST":
-        if not state.module.is_published:
+        if not place.module.is_published:
             messages.info(request, "Questions of a draft module can be read here but not taken.")
-            return redirect(state.quiz_url)
-        attempt = services.attempt_start(user=request.user, module=state.module)
+            return redirect(place.module.quiz_url)
+        attempt = services.attempt_start(
+            user=request.user, module=Module.objects.get(pk=place.module.pk)
+        )
         return redirect(
             "courses:attempt-question", pk=attempt.pk, number=_first_unanswered(attempt)
         )
-    attempts = list(Attempt.objects.filter(user=request.user, module=state.module))
-    previous, following = _neighbours(outline, state.quiz_url)
+    attempts = list(Attempt.objects.filter(user=request.user, module=place.module.pk))
     return render(
         request,
         "courses/quiz.html",
         {
-            "course": course,
+            "course": outline.course,
             "outline": outline,
-            "state": state,
-            "module": state.module,
+            "state": place.state,
+            "module": place.module,
             "attempts": attempts,
             "open_attempt": next((a for a in attempts if not a.is_finished), None),
-            "previous": previous,
-            "next": following,
+            "previous": place.previous,
+            "next": place.next,
         },
     )
 

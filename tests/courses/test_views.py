@@ -476,6 +476,43 @@ def test_lesson_under_another_modules_slug_is_404(learner_client, learner):
     assert learner_client.get(url).status_code == 404
 
 
+# The module page.
+
+
+def test_module_page_offers_the_next_step_and_lists_its_published_procedures(
+    learner_client, learner
+):
+    course = course_with_content(modules=1, lessons=2, questions=1)
+    module = modules_of(course)[0]
+    first, second = lessons_of(module)
+    EnrolmentFactory(user=learner, course=course)
+    LessonProgress.objects.create(user=learner, lesson=first)
+    module.procedures.add(
+        ProcedureFactory(title="Percutaneous nephrostomy"),
+        ProcedureFactory(title="Procedure still in draft", draft=True),
+    )
+
+    response = learner_client.get(module.get_absolute_url())
+
+    assertContains(
+        response,
+        f'<a class="btn btn-primary" href="{second.get_absolute_url()}">Resume this module</a>',
+        html=True,
+    )
+    assertContains(response, "Procedures in this module")
+    assertContains(response, ">Percutaneous nephrostomy</a>")
+    assertNotContains(response, "Procedure still in draft")
+
+
+def test_module_page_under_an_unknown_slug_is_404(learner_client, learner):
+    course = course_with_content(modules=1)
+    EnrolmentFactory(user=learner, course=course)
+
+    url = reverse("courses:module-detail", args=[course.slug, "no-such-module"])
+
+    assert learner_client.get(url).status_code == 404
+
+
 # Marking a lesson complete.
 
 
