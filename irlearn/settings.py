@@ -139,7 +139,14 @@ TASKS_BACKEND = env("TASKS_BACKEND", default="database")
 if TASKS_BACKEND == "rq":
     INSTALLED_APPS += ["django_rq"]
     TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend"}}
-    RQ_QUEUES = {"default": {"URL": env("REDIS_URL", default="redis://127.0.0.1:6379/0")}}
+    # No job timeout (RQ's default is 180 s), as with db_worker: a send task works through its
+    # issue however long that takes, and a timeout would cut it off mid-batch.
+    RQ_QUEUES = {
+        "default": {
+            "URL": env("REDIS_URL", default="redis://127.0.0.1:6379/0"),
+            "DEFAULT_TIMEOUT": -1,
+        }
+    }
 elif TASKS_BACKEND == "immediate":
     TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
 else:

@@ -1,6 +1,7 @@
 import pytest
 from django.core.cache import cache
 
+from tests import deployment
 from tests.factories import PASSWORD, UserFactory
 from tests.smtp import SmtpSink
 
@@ -17,6 +18,29 @@ def _clear_cache():
 def _media_root(settings, tmp_path):
     """Files uploaded or seeded by a test go to a folder of its own, never the project's media."""
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(scope="session")
+def migrated_database(tmp_path_factory):
+    """One migrated database per test run, of this run's kind, for tests that run the site in
+    processes (tests/deployment.py); each test works on a copy (``process_database``)."""
+    database = deployment.migrated_database(tmp_path_factory.mktemp("processes"))
+    yield database
+    database.drop()
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("sqlite", marks=deployment.on_sqlite),
+        pytest.param("postgresql", marks=deployment.on_postgresql),
+    ]
+)
+def process_database(request, migrated_database, tmp_path):
+    """A database of the test's own that its processes share: the SQLite variant runs when the
+    suite runs on SQLite, the PostgreSQL one when it runs on PostgreSQL."""
+    database = migrated_database.copy(tmp_path / "process.sqlite3")
+    yield database
+    database.drop()
 
 
 @pytest.fixture

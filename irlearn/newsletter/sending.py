@@ -591,18 +591,30 @@ def _needs_send_tasks(issue_id: int) -> bool:
 def _send_tasks_waiting(issue_id: int) -> tuple[int, int] | None:
     """How many send tasks for the issue wait in the queue: (due to run now, deferred to later).
 
-    None when the task backend cannot tell. Only the database backend can, and this is the one
-    place that reads its table; "due now" is its own ``ready()``, what a worker takes next.
+    "Due now" is what a worker takes next. The database backend (django-tasks-db) and RQ can
+    tell; None when the backend cannot (the immediate backend in tests keeps no queue).
     """
-    from django.tasks import TaskResultStatus
     from django_tasks_db import DatabaseBackend
-    from django_tasks_db.models import DBTaskResult
 
     from irlearn.newsletter.tasks import issue_send
 
     backend = issue_send.get_backend()
-    if not isinstance(backend, DatabaseBackend):
-        return None
+    if isinstance(backend, DatabaseBackend):
+        return _database_send_tasks_waiting(backend, issue_id)
+    from django_tasks_rq import RQBackend  # RQ and Redis's client only where they are used
+
+    if isinstance(backend, RQBackend):
+        return _rq_send_tasks_waiting(issue_id)
+    return None
+
+
+def _database_send_tasks_waiting(backend, issue_id: int) -> tuple[int, int]:
+    """The one place that reads django-tasks-db's table; "due now" is its own ``ready()``."""
+    from django.tasks import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    from irlearn.newsletter.tasks import issue_send
+
     waiting = DBTaskResult.objects.filter(
         status=TaskResultStatus.READY,
         backend_name=backend.alias,
@@ -611,6 +623,35 @@ def _send_tasks_waiting(issue_id: int) -> tuple[int, int] | None:
     )
     due_now = waiting.ready().count()
     return due_now, waiting.count() - due_now
+
+
+def _rq_send_tasks_waiting(issue_id: int) -> tuple[int, int]:
+    """The one place that reads RQ's queue (through django-rq and RQ's public API).
+
+    "Due now" is a job in the queue itself. A deferred job waits in the scheduled-job registry
+    until a worker's scheduler moves it to the queue, and counts as deferred even once its
+    time has come: only one worker runs the scheduler, and after that worker dies another one
+    takes the scheduler over only minutes later, so such a job is not what a worker takes next.
+    """
+    import django_rq
+
+    from irlearn.newsletter.tasks import issue_send
+
+    queue = django_rq.get_queue(issue_send.queue_name)
+
+    def ours(job_ids) -> int:
+        jobs = queue.job_class.fetch_many(
+            job_ids, connection=queue.connection, serializer=queue.serializer
+        )
+        return sum(
+            1
+            for job in jobs
+            if job is not None
+            and job.func_name == issue_send.module_path
+            and job.kwargs.get("issue_id") == issue_id
+        )
+
+    return ours(queue.get_job_ids()), ours(queue.scheduled_job_registry.get_job_ids())
 
 
 def issue_counts(issue: Issue) -> dict:

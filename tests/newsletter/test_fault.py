@@ -1,34 +1,35 @@
 """The send survives its worker being killed: real worker processes, a real SMTP server, SIGKILL.
 
-Each test has a database of its own that worker processes can share (a copy of a SQLite file, or
-a throwaway PostgreSQL database when the suite runs on PostgreSQL, both copied from one migrated
-per run), and starts the send with ``manage.py shell``. The workers are ``manage.py db_worker``,
-started the way the README says: ``manage.py newsletter_sweep`` first. Everything they send goes
-to an aiosmtpd server in this process. The SQLite variants run when the suite runs on SQLite, the
-PostgreSQL ones when it runs on PostgreSQL, so each CI run exercises its own database.
+Each test has a database of its own that worker processes share (``process_database``: SQLite on
+the SQLite run, PostgreSQL on the PostgreSQL run) and starts the send with ``manage.py shell``.
+Each runs on the database's task queue (``manage.py db_worker``) and, in the PostgreSQL run, on
+RQ on Redis (``manage.py rqworker --with-scheduler``), every worker started the way the README
+says, with ``manage.py newsletter_sweep`` first. Killing a worker kills everything it started
+(RQ's work horse, which runs the task, and its scheduler), as a crash of its machine would.
+Everything the workers send goes to an aiosmtpd server in this process.
 """
 
-import contextlib
-import os
 import random
-import shutil
 import signal
-import sqlite3
-import subprocess
-import sys
 import time
-import uuid
 from collections import Counter
-from pathlib import Path
 
-import psycopg
 import pytest
-from django.conf import settings
-from psycopg import sql
+import redis
+from rq import Queue
 
+from tests.deployment import (
+    ENGINE,
+    end,
+    environment,
+    manage,
+    on_postgresql,
+    redis_database,
+    start,
+    wait_for,
+)
 from tests.smtp import SmtpSink
 
-ROOT = Path(__file__).resolve().parents[2]
 LEASE_SECONDS = 3
 TIME_LIMIT = 90  # seconds for the whole fault test, set-up included
 # Restarted workers finish a send within a lease of the kill, plus this for the restart and the
@@ -37,14 +38,8 @@ TIME_LIMIT = 90  # seconds for the whole fault test, set-up included
 RESTART_LEASE_SECONDS = 15
 RESTART_MARGIN_SECONDS = 8
 SEND_TASK = "irlearn.newsletter.tasks.issue_send"
-
-ENGINE = settings.DATABASES["default"]["ENGINE"]
-on_sqlite = pytest.mark.skipif(
-    ENGINE != "django.db.backends.sqlite3", reason="this run's database is not SQLite"
-)
-on_postgresql = pytest.mark.skipif(
-    ENGINE != "django.db.backends.postgresql", reason="this run's database is not PostgreSQL"
-)
+# The RQ variants' queue: a Redis database of their own, emptied for each test.
+RQ_REDIS_DATABASE = 11
 
 SET_UP_SEND = """
 from django.utils import timezone
@@ -62,166 +57,18 @@ print("issue", issue.pk)
 """
 
 
-class SqliteDatabase:
-    """A SQLite file; copies of a migrated file make new ones quickly."""
+class DatabaseQueue:
+    """Tasks in django-tasks-db's table; the workers are ``manage.py db_worker``."""
 
-    def __init__(self, path: Path):
-        self.path = path
-        self.url = f"sqlite:///{path}"
+    name = "database queue"
+    worker = [
+        *("python", "manage.py", "db_worker", "--no-reload"),
+        *("--no-startup-delay", "--interval", "0.2"),
+    ]
 
-    def copy(self, path: Path) -> "SqliteDatabase":
-        shutil.copyfile(self.path, path)
-        return SqliteDatabase(path)
-
-    def query(self, statement: str, params=()) -> list[tuple]:
-        with contextlib.closing(sqlite3.connect(self.path, timeout=20)) as connection:
-            return connection.execute(statement.replace("%s", "?"), params).fetchall()
-
-    def drop(self) -> None:
-        pass  # the file goes with tmp_path
-
-    def activity(self) -> str:
-        return ""
-
-
-class PostgresqlDatabase:
-    """A throwaway database on the suite's server; copies are CREATE DATABASE ... TEMPLATE."""
-
-    def __init__(self, name: str):
-        default = settings.DATABASES["default"]
-        self.name = name
-        self.server = {
-            "host": default.get("HOST") or "127.0.0.1",
-            "port": default.get("PORT") or 5432,
-            "user": default.get("USER") or "postgres",
-            "password": default.get("PASSWORD") or None,
-        }
-        credentials = self.server["user"] + (
-            f":{default['PASSWORD']}" if self.server["password"] else ""
-        )
-        self.url = f"postgres://{credentials}@{self.server['host']}:{self.server['port']}/{name}"
-        self._connection = None
-
-    @classmethod
-    def create(cls, template: str | None = None) -> "PostgresqlDatabase":
-        database = cls(f"irlearn_fault_{uuid.uuid4().hex[:12]}")
-        statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database.name))
-        if template:
-            statement += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
-        database._on_server(statement)
-        return database
-
-    def copy(self, path: Path) -> "PostgresqlDatabase":
-        return self.create(template=self.name)
-
-    def _on_server(self, statement) -> None:
-        with psycopg.connect(dbname="postgres", autocommit=True, **self.server) as connection:
-            connection.execute(statement)
-
-    def query(self, statement: str, params=()) -> list[tuple]:
-        # One connection for the test's polling: a new one each time costs the server a process.
-        if self._connection is None:
-            self._connection = psycopg.connect(dbname=self.name, autocommit=True, **self.server)
-        return self._connection.execute(statement, params).fetchall()
-
-    def activity(self) -> str:
-        """What every session on the database is doing (for a failure message)."""
-        rows = self.query(
-            "SELECT pid, state, wait_event_type, wait_event, left(query, 120) "
-            "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
-        return "\n".join(map(str, rows))
-
-    def drop(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-        self._on_server(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self.name))
-        )
-
-
-def environment(database, **variables) -> dict[str, str]:
-    """What a worker process of this deployment needs (production settings, database tasks)."""
-    return {
-        **os.environ,
-        "DATABASE_URL": database.url,
-        "TASKS_BACKEND": "database",
-        "DJANGO_DEBUG": "0",
-        "DJANGO_READ_DOT_ENV": "0",
-        "DJANGO_SECRET_KEY": "fault-test-only-secret-key-0123456789-abcdefghij",
-        "DJANGO_LOG_LEVEL": "WARNING",
-        "PYTHONUNBUFFERED": "1",
-        # A worker that hangs can be made to show where: SIGABRT prints every thread's stack.
-        "PYTHONFAULTHANDLER": "1",
-        **variables,
-    }
-
-
-def manage(env: dict[str, str], *args: str, timeout: float = 60) -> str:
-    result = subprocess.run(  # noqa: S603 (our own manage.py)
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    assert result.returncode == 0, f"manage.py {args[0]} failed:\n{result.stderr}"
-    return result.stdout
-
-
-class Deployment:
-    """A database of its own, the worker processes on it, and the environment they share."""
-
-    def __init__(self, database, sink: SmtpSink, directory: Path, **variables: str):
+    def __init__(self, database):
         self.database = database
-        self.directory = directory
-        self.env = environment(database, EMAIL_URL=sink.email_url, **variables)
-        self.workers: list[subprocess.Popen] = []
-        self.sweeps_that_set_going = 0
-
-    def set_up_send(self, count: int) -> int:
-        """``count`` subscribers and an issue whose send has started; returns the issue's id."""
-        output = manage(self.env, "shell", "-v", "0", "-c", SET_UP_SEND.format(count=count))
-        return int(output.split("issue")[-1])
-
-    def start_worker(self, *, sweep: bool = True) -> subprocess.Popen:
-        """Start a worker as the README says: the sweep, then db_worker."""
-        if sweep and "Set going" in manage(self.env, "newsletter_sweep"):
-            self.sweeps_that_set_going += 1
-        with open(self.directory / f"worker-{len(self.workers) + 1}.log", "w") as log:
-            worker = subprocess.Popen(  # noqa: S603 (our own manage.py)
-                [
-                    *(sys.executable, "manage.py", "db_worker", "--no-reload"),
-                    *("--no-startup-delay", "--interval", "0.2"),
-                ],
-                cwd=ROOT,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        self.workers.append(worker)
-        return worker
-
-    def kill(self, worker: subprocess.Popen) -> None:
-        os.kill(worker.pid, signal.SIGKILL)
-        worker.wait(timeout=10)
-
-    def stop(self) -> None:
-        for worker in self.workers:
-            if worker.poll() is None:
-                self.kill(worker)
-
-    def issue_status(self, issue_id: int) -> str:
-        query = "SELECT status FROM newsletter_issue WHERE id = %s"
-        return self.database.query(query, [issue_id])[0][0]
-
-    def delivery_counts(self, issue_id: int) -> dict[str, int]:
-        query = (
-            "SELECT status, COUNT(*) FROM newsletter_delivery WHERE issue_id = %s GROUP BY status"
-        )
-        return dict(self.database.query(query, [issue_id]))
+        self.environment = {"TASKS_BACKEND": "database"}
 
     def send_task_results(self) -> list[int]:
         """How many messages each finished send task sent."""
@@ -239,42 +86,104 @@ class Deployment:
         )
         return self.database.query(query, [status, SEND_TASK])[0][0]
 
+    def close(self) -> None:
+        pass
+
+
+class RqQueue:
+    """Jobs in Redis; the workers are ``manage.py rqworker --with-scheduler``, as in the README."""
+
+    name = "RQ"
+    worker = [
+        *("python", "manage.py", "rqworker", "--with-scheduler"),
+        *("--job-class", "django_tasks_rq.Job"),
+    ]
+
+    def __init__(self, url: str):
+        self.environment = {"TASKS_BACKEND": "rq", "REDIS_URL": url}
+        self.redis = redis.Redis.from_url(url)
+        self.queue = Queue("default", connection=self.redis)
+
+    def send_jobs(self, job_ids) -> list:
+        jobs = self.queue.job_class.fetch_many(job_ids, connection=self.redis)
+        return [job for job in jobs if job is not None and job.func_name == SEND_TASK]
+
+    def send_task_results(self) -> list[int]:
+        """How many messages each finished send task sent."""
+        finished = self.send_jobs(self.queue.finished_job_registry.get_job_ids())
+        return sorted(job.return_value() for job in finished)
+
+    def send_tasks(self, status: str) -> int:
+        """How many send tasks are in ``status`` (READY: waiting, due or deferred; RUNNING)."""
+        if status == "RUNNING":
+            # No clean-up: that is the workers' business (it would fail jobs of killed ones).
+            return len(self.send_jobs(self.queue.started_job_registry.get_job_ids(cleanup=False)))
+        waiting = [*self.queue.get_job_ids(), *self.queue.scheduled_job_registry.get_job_ids()]
+        return len(self.send_jobs(waiting))
+
+    def close(self) -> None:
+        self.redis.flushdb()
+        self.redis.close()
+
+
+class Deployment:
+    """A database of its own, a task queue, the worker processes, and the environment they
+    share."""
+
+    def __init__(self, database, queue, sink: SmtpSink, directory, **variables: str):
+        self.database = database
+        self.queue = queue
+        self.directory = directory
+        self.env = environment(database, EMAIL_URL=sink.email_url, **queue.environment, **variables)
+        self.workers = []
+        self.sweeps_that_set_going = 0
+        self.name = f"{ENGINE.rsplit('.', 1)[-1]}, {queue.name}"
+
+    def set_up_send(self, count: int) -> int:
+        """``count`` subscribers and an issue whose send has started; returns the issue's id."""
+        output = manage(self.env, "shell", "-v", "0", "-c", SET_UP_SEND.format(count=count))
+        return int(output.split("issue")[-1])
+
+    def start_worker(self, *, sweep: bool = True):
+        """Start a worker as the README says: the sweep, then the worker."""
+        if sweep and "Set going" in manage(self.env, "newsletter_sweep"):
+            self.sweeps_that_set_going += 1
+        log = self.directory / f"worker-{len(self.workers) + 1}.log"
+        worker = start(self.queue.worker, self.env, log)
+        self.workers.append(worker)
+        return worker
+
+    def kill(self, worker) -> None:
+        end(worker)
+
+    def stop(self) -> None:
+        for worker in self.workers:
+            end(worker)
+
+    def issue_status(self, issue_id: int) -> str:
+        query = "SELECT status FROM newsletter_issue WHERE id = %s"
+        return self.database.query(query, [issue_id])[0][0]
+
+    def delivery_counts(self, issue_id: int) -> dict[str, int]:
+        query = (
+            "SELECT status, COUNT(*) FROM newsletter_delivery WHERE issue_id = %s GROUP BY status"
+        )
+        return dict(self.database.query(query, [issue_id]))
+
+    def send_task_results(self) -> list[int]:
+        return self.queue.send_task_results()
+
+    def send_tasks(self, status: str) -> int:
+        return self.queue.send_tasks(status)
+
     def worker_logs(self) -> str:
         """The tail of every worker's log, with the stacks of the workers still running."""
         activity = self.database.activity()
         for worker in self.workers:
-            if worker.poll() is None:
-                worker.send_signal(signal.SIGABRT)
-                worker.wait(timeout=10)
+            end(worker, signal.SIGABRT)
         logs = sorted(self.directory.glob("worker-*.log"))
         tails = "\n".join(f"--- {log.name}\n{log.read_text()[-3000:]}" for log in logs)
         return f"{tails}\n--- database sessions\n{activity}"
-
-
-@pytest.fixture(scope="session")
-def migrated_database(tmp_path_factory):
-    """One migrated database per test run, of this run's kind; each test works on a copy."""
-    if ENGINE == "django.db.backends.postgresql":
-        database = PostgresqlDatabase.create()
-    else:
-        database = SqliteDatabase(tmp_path_factory.mktemp("fault") / "template.sqlite3")
-    try:
-        manage(environment(database), "migrate", "--no-input", "-v", "0", timeout=120)
-        yield database
-    finally:
-        database.drop()
-
-
-@pytest.fixture(
-    params=[
-        pytest.param("sqlite", marks=on_sqlite),
-        pytest.param("postgresql", marks=on_postgresql),
-    ]
-)
-def database(request, migrated_database, tmp_path):
-    database = migrated_database.copy(tmp_path / "fault.sqlite3")
-    yield database
-    database.drop()
 
 
 @pytest.fixture
@@ -283,10 +192,28 @@ def sink():
         yield sink
 
 
+@pytest.fixture(
+    params=[
+        "database",
+        # RQ is the queue of the scale-out deployment, which is PostgreSQL's: once per CI is
+        # enough for these slow tests, and that is the PostgreSQL run.
+        pytest.param("rq", marks=on_postgresql),
+    ]
+)
+def task_queue(request, process_database):
+    if request.param == "rq":
+        queue = RqQueue(redis_database(RQ_REDIS_DATABASE))
+    else:
+        queue = DatabaseQueue(process_database)
+    yield queue
+    queue.close()
+
+
 @pytest.fixture
-def deployment(database, sink, tmp_path):
+def deployment(process_database, task_queue, sink, tmp_path):
     deployment = Deployment(
-        database,
+        process_database,
+        task_queue,
         sink,
         tmp_path,
         NEWSLETTER_LEASE_SECONDS=str(LEASE_SECONDS),
@@ -294,17 +221,6 @@ def deployment(database, sink, tmp_path):
     )
     yield deployment
     deployment.stop()
-
-
-def wait_for(condition, *, until: float, failure) -> bool:
-    """Poll ``condition``; past ``until`` fail with ``failure()``, or return False if it is None."""
-    while not condition():
-        if time.monotonic() > until:
-            if failure is None:
-                return False
-            pytest.fail(failure())
-        time.sleep(0.1)
-    return True
 
 
 def test_killing_the_worker_at_random_moments_misses_nobody_and_duplicates_no_more_than_kills(
@@ -352,7 +268,7 @@ def test_killing_the_worker_at_random_moments_misses_nobody_and_duplicates_no_mo
     received = Counter(sink.recipients())
     duplicates = sum(received.values()) - len(received)
     print(
-        f"\n{ENGINE.rsplit('.', 1)[-1]}: {len(kills)} kills at {', '.join(kills)}; "
+        f"\n{deployment.name}: {len(kills)} kills at {', '.join(kills)}; "
         f"{duplicates} duplicates; the sweep set the send going {deployment.sweeps_that_set_going} "
         f"times; {time.monotonic() - began:.1f} s (seed {seed})"
     )
@@ -413,7 +329,7 @@ def test_workers_restarted_after_a_kill_finish_the_send_within_about_a_lease(dep
     received = Counter(sink.recipients())
     duplicates = sum(received.values()) - len(received)
     print(
-        f"\n{ENGINE.rsplit('.', 1)[-1]}: killed at {received_at_kill} received; sending resumed "
+        f"\n{deployment.name}: killed at {received_at_kill} received; sending resumed "
         f"{resumed} and finished {took:.1f} s after it "
         f"(lease {RESTART_LEASE_SECONDS} s); {duplicates} duplicates"
     )
@@ -451,3 +367,16 @@ def test_two_worker_processes_at_once_send_every_delivery_exactly_once(deploymen
     sent_by_task = deployment.send_task_results()
     assert sum(sent_by_task) == recipients
     assert min(sent_by_task) > 0, f"one worker did everything: {sent_by_task}"
+
+
+def test_rq_never_cuts_a_send_task_short(process_database, sink, tmp_path):
+    """RQ stops a job after 180 s unless told otherwise, mid-batch, in whatever line it has
+    reached; a send task must run as long as its issue takes."""
+    queue = RqQueue(redis_database(RQ_REDIS_DATABASE))
+    try:
+        Deployment(process_database, queue, sink, tmp_path).set_up_send(1)
+        send_jobs = queue.send_jobs(queue.queue.get_job_ids())
+    finally:
+        queue.close()
+
+    assert [job.timeout for job in send_jobs] == [-1, -1]  # RQ's "no timeout"

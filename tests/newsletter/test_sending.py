@@ -13,6 +13,7 @@ from collections import Counter
 from datetime import timedelta
 from io import StringIO
 
+import django_rq
 import pytest
 from django.core.mail.backends import locmem
 from django.core.management import call_command
@@ -23,8 +24,12 @@ from django_tasks_db.models import DBTaskResult
 
 from irlearn.newsletter import sending, tasks, tokens
 from irlearn.newsletter.models import Delivery, Issue, Subscriber
+from tests.deployment import redis_database
 from tests.newsletter.factories import IssueFactory, SubscriberFactory
 from tests.smtp import SmtpSink, free_port, mailers_for_port
+
+# The sweep's tests on RQ: a Redis database of their own, emptied for each test.
+RQ_REDIS_DATABASE = 10
 
 
 @pytest.fixture
@@ -602,72 +607,124 @@ def test_the_sweep_starts_a_scheduled_issue_whose_time_has_passed_and_no_other(
     assert [message.to for message in mailoutbox] == [[subscriber.email]]
 
 
+class DatabaseSendTasks:
+    """Send tasks in django-tasks-db's table."""
+
+    def __init__(self):
+        self.send_tasks = DBTaskResult.objects.filter(task_path=tasks.issue_send.module_path)
+
+    def waiting(self) -> int:
+        """Send tasks waiting in the queue, due or deferred."""
+        return self.send_tasks.filter(status="READY").count()
+
+    def due(self) -> int:
+        """Send tasks a worker takes next."""
+        return self.send_tasks.ready().count()
+
+    def taken_by_workers_that_died(self) -> None:
+        # A killed worker's tasks stay "running" for ever.
+        self.send_tasks.update(status="RUNNING")
+
+
+class RqSendTasks:
+    """Send jobs in RQ's queue on Redis."""
+
+    def __init__(self, queue):
+        self.queue = queue
+
+    def _send_jobs(self, job_ids) -> list:
+        jobs = self.queue.job_class.fetch_many(job_ids, connection=self.queue.connection)
+        return [job for job in jobs if job and job.func_name == tasks.issue_send.module_path]
+
+    def waiting(self) -> int:
+        scheduled = self.queue.scheduled_job_registry.get_job_ids()
+        return len(self._send_jobs([*self.queue.get_job_ids(), *scheduled]))
+
+    def due(self) -> int:
+        return len(self._send_jobs(self.queue.get_job_ids()))
+
+    def taken_by_workers_that_died(self) -> None:
+        for job in self._send_jobs(self.queue.get_job_ids()):
+            self.queue.remove(job)
+
+
+@pytest.fixture(params=["database", "rq"])
+def send_tasks(request, settings):
+    """The task queues of production (the database's, or RQ on Redis), and their send tasks."""
+    if request.param == "database":
+        settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+        yield DatabaseSendTasks()
+        return
+    url = redis_database(RQ_REDIS_DATABASE)
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend"}}
+    settings.RQ_QUEUES = {"default": {"URL": url}}
+    queue = django_rq.get_queue("default")
+    yield RqSendTasks(queue)
+    queue.connection.flushdb()
+
+
 def test_the_sweep_leaves_a_send_alone_while_its_send_task_waits_to_run(
-    db, settings, django_capture_on_commit_callbacks
+    db, settings, send_tasks, django_capture_on_commit_callbacks
 ):
-    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
     SubscriberFactory()
     issue = IssueFactory()
     with django_capture_on_commit_callbacks(execute=True):
         start_send(issue)
-    send_tasks = DBTaskResult.objects.filter(task_path=tasks.issue_send.module_path)
-    assert send_tasks.count() == settings.NEWSLETTER_SEND_TASKS
+    assert send_tasks.due() == settings.NEWSLETTER_SEND_TASKS
 
     call_command("newsletter_sweep", stdout=StringIO())
-    assert send_tasks.count() == settings.NEWSLETTER_SEND_TASKS
+    assert send_tasks.waiting() == settings.NEWSLETTER_SEND_TASKS
 
-    # A worker takes the tasks and is killed: they stay "running" for ever, and nothing waits.
-    send_tasks.update(status="RUNNING")
+    # Workers take the tasks and are killed: nothing waits any more.
+    send_tasks.taken_by_workers_that_died()
     call_command("newsletter_sweep", stdout=StringIO())
-    assert send_tasks.filter(status="READY").count() == settings.NEWSLETTER_SEND_TASKS
+    assert send_tasks.due() == settings.NEWSLETTER_SEND_TASKS
 
 
-def deferred_send_tasks(issue: Issue) -> None:
+def deferred_send_tasks(issue: Issue, send_tasks) -> None:
     """Send tasks were taken by workers that have been killed; their successors are deferred."""
-    DBTaskResult.objects.filter(task_path=tasks.issue_send.module_path).update(status="RUNNING")
+    send_tasks.taken_by_workers_that_died()
     run_after = timezone.now() + sending.successor_delay()
     for _ in range(2):
         tasks.issue_send.using(run_after=run_after).enqueue(issue_id=issue.pk)
 
 
 def test_the_sweep_sets_going_a_send_whose_only_waiting_tasks_are_deferred_successors(
-    db, settings, django_capture_on_commit_callbacks
+    db, settings, send_tasks, django_capture_on_commit_callbacks
 ):
-    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
     SubscriberFactory.create_batch(3)
     issue = IssueFactory()
     with django_capture_on_commit_callbacks(execute=True):
         start_send(issue)
     sending.claim_batch(issue_id=issue.pk, size=1)  # the killed worker's lease runs on
-    deferred_send_tasks(issue)
+    deferred_send_tasks(issue, send_tasks)
+    assert send_tasks.due() == 0
 
     out = StringIO()
     call_command("newsletter_sweep", stdout=out)
 
     # Restarted workers need not sit idle until the successors come due.
     assert f"issue {issue.pk}" in out.getvalue()
-    due_now = DBTaskResult.objects.ready().filter(task_path=tasks.issue_send.module_path)
-    assert due_now.count() == settings.NEWSLETTER_SEND_TASKS
+    assert send_tasks.due() == settings.NEWSLETTER_SEND_TASKS
     call_command("newsletter_sweep", stdout=StringIO())
-    assert due_now.count() == settings.NEWSLETTER_SEND_TASKS
+    assert send_tasks.due() == settings.NEWSLETTER_SEND_TASKS
 
 
 def test_the_sweep_leaves_deliveries_waiting_for_a_retry_to_the_deferred_successors(
-    db, settings, django_capture_on_commit_callbacks
+    db, send_tasks, django_capture_on_commit_callbacks
 ):
-    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
     SubscriberFactory.create_batch(3)
     issue = IssueFactory()
     with django_capture_on_commit_callbacks(execute=True):
         start_send(issue)
     issue.deliveries.update(next_attempt_at=timezone.now() + sending.SERVER_RETRY)  # an outage
-    deferred_send_tasks(issue)
+    deferred_send_tasks(issue, send_tasks)
 
     out = StringIO()
     call_command("newsletter_sweep", "-v", "2", stdout=out)
 
     assert "Nothing to do" in out.getvalue()
-    assert not DBTaskResult.objects.ready().filter(task_path=tasks.issue_send.module_path).exists()
+    assert send_tasks.due() == 0
 
 
 def test_the_task_of_an_earlier_schedule_does_not_start_a_rescheduled_issue(db):
