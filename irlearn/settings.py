@@ -2,6 +2,7 @@
 environment (see .env.example). Development-safe defaults; production secrets have none."""
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.utils.csp import CSP
@@ -229,6 +230,8 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = STORAGES["staticfiles"]["BACKEND"].startswith("django.")
 WHITENOISE_AUTOREFRESH = DEBUG
 # Several web servers must share uploads: put them in S3-compatible storage.
+# MEDIA_ORIGINS: where pages load uploads from besides the site itself (the CSP's img-src).
+MEDIA_ORIGINS = []
 if env("AWS_STORAGE_BUCKET_NAME", default=""):
     STORAGES["default"] = {
         "BACKEND": "storages.backends.s3.S3Storage",
@@ -243,6 +246,20 @@ if env("AWS_STORAGE_BUCKET_NAME", default=""):
             "file_overwrite": False,
         },
     }
+    _s3 = STORAGES["default"]["OPTIONS"]
+    if _s3["custom_domain"]:
+        MEDIA_ORIGINS = [f"https://{_s3['custom_domain']}"]
+    elif _s3["endpoint_url"]:
+        # Other S3-compatible services: links name the bucket in the path, on the endpoint.
+        _endpoint = urlsplit(_s3["endpoint_url"])
+        MEDIA_ORIGINS = [f"{_endpoint.scheme}://{_endpoint.netloc}"]
+    else:
+        # Amazon S3: links name the bucket in the host, global or regional.
+        MEDIA_ORIGINS = [f"https://{_s3['bucket_name']}.s3.amazonaws.com"]
+        if _s3["region_name"]:
+            MEDIA_ORIGINS.append(
+                f"https://{_s3['bucket_name']}.s3.{_s3['region_name']}.amazonaws.com"
+            )
 # Let Django serve uploads from MEDIA_ROOT (development, single-server sites). Off when a proxy
 # or S3-compatible storage serves them.
 SERVE_MEDIA = env.bool("DJANGO_SERVE_MEDIA", default=not env("AWS_STORAGE_BUCKET_NAME", default=""))
@@ -299,7 +316,7 @@ SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF, CSP.NONCE],
     "style-src": [CSP.SELF],
-    "img-src": [CSP.SELF, "data:"],
+    "img-src": [CSP.SELF, "data:", *MEDIA_ORIGINS],
     "font-src": [CSP.SELF],
     "connect-src": [CSP.SELF],
     "object-src": [CSP.NONE],
