@@ -3,12 +3,9 @@
 Editors build courses here: a course's modules, a module's lessons and questions, each in the
 order learners meet them (drag the rows to reorder). What learners do (enrolments, progress,
 attempts, completions) is written by courses.services and only read here. Certificates are read
-too, and change only through the revoke and reinstate actions. Each course has a report: how
-many learners enrolled, started and finished, and how each question fares.
+too, and change only through the revoke and reinstate actions. Each course has a report
+(courses.reports): how many learners enrolled, started and finished, and how each question fares.
 """
-
-import csv
-from dataclasses import dataclass
 
 from adminsortable2.admin import SortableAdminBase, SortableAdminMixin, SortableInlineAdminMixin
 from django import forms
@@ -16,8 +13,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.widgets import AdminTextareaWidget
 from django.contrib.auth import get_permission_codename
 from django.core.exceptions import PermissionDenied
-from django.db.models import Avg, Count, Exists, FloatField, Max, OuterRef, Q
-from django.db.models.functions import Cast
+from django.db.models import Count, Max
 from django.http import Http404, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -37,6 +33,7 @@ from courses.models import (
     ModuleCompletion,
     Question,
 )
+from courses.reports import CHECK_BELOW_PERCENT, course_report
 from courses.services import certificate_reinstate, certificate_revoke, module_duplicate
 from irlearn.admin_tools import (
     ON_LIST_AND_FORM,
@@ -47,10 +44,6 @@ from irlearn.admin_tools import (
     pk_or_404,
     preview_link,
 )
-
-# A question fewer than this share of learners answer correctly is worth a second look: the
-# stem may be ambiguous, or the keyed answer wrong.
-CHECK_BELOW_PERCENT = 40
 
 
 def next_order(queryset) -> int:
@@ -184,119 +177,8 @@ class CourseAdmin(PublishActionsMixin, SortableAdminMixin, HistoryAdmin):
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         filename = f"{course.slug}-report-{timezone.localdate():%Y-%m-%d}.csv"
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
-        writer = csv.writer(response)
-        for row in course_report(course).csv_rows():
-            writer.writerow([csv_cell(value) for value in row])
+        course_report(course).write_csv(response)
         return response
-
-
-@dataclass(frozen=True)
-class QuestionFigures:
-    question: Question
-    answers: int
-    correct: int
-
-    @property
-    def percent_correct(self) -> int | None:
-        return round(100 * self.correct / self.answers) if self.answers else None
-
-    @property
-    def needs_checking(self) -> bool:
-        return self.answers > 0 and 100 * self.correct < CHECK_BELOW_PERCENT * self.answers
-
-
-@dataclass(frozen=True)
-class CourseReport:
-    enrolled: int
-    started: int
-    completed: int
-    finished_attempts: int
-    average_score: int | None
-    modules: list  # [(module, [QuestionFigures, ...]), ...] in the course's order
-
-    def csv_rows(self):
-        """The report as rows of section, module, question, answers, percent correct.
-
-        The summary rows come first and use the same columns: the figure goes under
-        "answers" (a count) and, for the attempts, the average score under "percent".
-        """
-        yield ["section", "module", "question", "answers", "percent correct"]
-        yield ["summary", "", "learners enrolled", self.enrolled, ""]
-        yield ["summary", "", "learners started", self.started, ""]
-        yield ["summary", "", "learners completed (certificates not revoked)", self.completed, ""]
-        yield [
-            "summary",
-            "",
-            "finished attempts (average score)",
-            self.finished_attempts,
-            "" if self.average_score is None else self.average_score,
-        ]
-        for module, rows in self.modules:
-            for row in rows:
-                stem = " ".join(row.question.stem.split())
-                percent = row.percent_correct
-                yield [
-                    "question",
-                    module.title,
-                    stem,
-                    row.answers,
-                    "" if percent is None else percent,
-                ]
-
-
-def course_report(course: Course) -> CourseReport:
-    """How ``course`` is doing, in five queries however many learners and questions it has.
-
-    Enrolled and started count active enrolments only; completed counts certificates that are
-    not revoked; answers count every answer given, by anyone, to the course's questions.
-    """
-    did_something = Exists(
-        LessonProgress.objects.filter(user=OuterRef("user"), lesson__module__course=course)
-    ) | Exists(Attempt.objects.filter(user=OuterRef("user"), module__course=course))
-    learners = Enrolment.objects.filter(course=course, is_active=True).aggregate(
-        enrolled=Count("pk"), started=Count("pk", filter=did_something)
-    )
-    attempts = Attempt.objects.filter(
-        module__course=course, finished_at__isnull=False, total__gt=0
-    ).aggregate(
-        finished=Count("pk"),
-        average=Avg(Cast("score", FloatField()) * 100 / Cast("total", FloatField())),
-    )
-    completed = Certificate.objects.filter(course=course, revoked_at__isnull=True).count()
-    questions = (
-        Question.objects.filter(module__course=course)
-        .only("pk", "module_id", "stem", "order")
-        .annotate(
-            answer_total=Count("answers"),
-            correct_total=Count("answers", filter=Q(answers__is_correct=True)),
-        )
-        .order_by("order", "pk")
-    )
-    by_module = {}
-    for question in questions:
-        by_module.setdefault(question.module_id, []).append(
-            QuestionFigures(question, question.answer_total, question.correct_total)
-        )
-    modules = course.modules.order_by("order", "pk")
-    average = attempts["average"]
-    return CourseReport(
-        enrolled=learners["enrolled"],
-        started=learners["started"],
-        completed=completed,
-        finished_attempts=attempts["finished"],
-        average_score=None if average is None else round(float(average)),
-        modules=[(module, by_module.get(module.pk, [])) for module in modules],
-    )
-
-
-# A cell a spreadsheet would run as a formula; stems are free text.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_cell(value):
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
 
 
 # Modules, lessons and questions.
