@@ -5,15 +5,19 @@ Tests otherwise run on the per-process memory cache; these need Redis on 127.0.0
 """
 
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import redis
 from django.core.cache import caches
 from django.test import override_settings
+from django_redis.cache import RedisCache
 
 REDIS_URL = "redis://127.0.0.1:6379/13"
 SHARED = {
-    "default": {"BACKEND": "irlearn.cache.RedisCache", "LOCATION": REDIS_URL},
+    "default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": REDIS_URL},
 }
 
 
@@ -45,8 +49,6 @@ def test_the_redis_cache_keeps_what_the_site_stores(redis_cache):
 def test_every_process_sees_the_same_redis_cache(redis_cache):
     """Another process (here, another backend instance) reads what this one wrote: how a
     published change reaches every web worker."""
-    from irlearn.cache import RedisCache
-
     other = RedisCache(REDIS_URL, {})
     redis_cache.set("pagecache:content-version", "2", None)
     assert other.get("pagecache:content-version") == "2"
@@ -62,3 +64,31 @@ def test_logging_out_ends_a_session_kept_in_redis(client, learner, redis_cache, 
     client.post("/accounts/logout/")
 
     assert client.get("/learn/my/").status_code == 302
+
+
+def test_a_rediscache_url_gives_django_redis_and_sessions_in_the_cache():
+    """What settings.py makes of CACHE_URL=rediscache://..., read as a new process reads it."""
+    code = (
+        "from django.conf import settings; "
+        "print(settings.CACHES['default']['BACKEND'], settings.CACHES['default']['LOCATION'], "
+        "settings.SESSION_ENGINE)"
+    )
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "irlearn.settings",
+        "CACHE_URL": "rediscache://127.0.0.1:6379/9",
+    }
+    result = subprocess.run(  # noqa: S603 (our own settings)
+        [sys.executable, "-c", code],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+    assert result.stdout.split() == [
+        "django_redis.cache.RedisCache",
+        "redis://127.0.0.1:6379/9",
+        "django.contrib.sessions.backends.cached_db",
+    ]
