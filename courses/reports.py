@@ -18,13 +18,11 @@ from courses.models import (
     LessonProgress,
     Question,
 )
+from irlearn.exports import csv_cell
 
 # A question fewer than this share of learners answer correctly is worth a second look: the
 # stem may be ambiguous, or the keyed answer wrong.
 CHECK_BELOW_PERCENT = 40
-
-# A cell a spreadsheet would run as a formula; stems are free text.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -134,10 +132,3 @@ def course_report(course: Course) -> CourseReport:
         average_score=None if average is None else round(float(average)),
         modules=[(module, by_module.get(module.pk, [])) for module in modules],
     )
-
-
-def csv_cell(value):
-    """``value`` as a CSV cell a spreadsheet shows as text, never runs as a formula."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
