@@ -30,6 +30,7 @@ VERSION_KEY = "pagecache:content-version"
 CACHEABLE_VIEWS = {
     "home",
     "about",
+    "pages:page-detail",
     "privacy",
     "robots-txt",
     "django.contrib.sitemaps.views.sitemap",

@@ -6,6 +6,7 @@ from django.views.static import serve
 
 from courses.sitemaps import CourseSitemap
 from irlearn.accounts.forms import AdminLoginForm
+from irlearn.pages.models import ABOUT_SLUG
 from irlearn.pages.sitemaps import PageSitemap, StaticViewSitemap
 from irlearn.pages.views import HomeView, PageDetailView, privacy_policy, robots_txt
 from procedures.sitemaps import CategorySitemap, ProcedureSitemap
@@ -26,7 +27,7 @@ admin.site.login_form = AdminLoginForm
 
 urlpatterns = [
     path("", HomeView.as_view(), name="home"),
-    path("about/", PageDetailView.as_view(), {"slug": "about"}, name="about"),
+    path("about/", PageDetailView.as_view(), {"slug": ABOUT_SLUG}, name="about"),
     path("privacy/", privacy_policy, name="privacy"),
     path("accounts/", include("irlearn.accounts.urls")),
     path("accounts/", include("allauth.urls")),

@@ -4,6 +4,8 @@ from django.utils import timezone
 
 from irlearn.markup import MarkdownBodyMixin
 
+ABOUT_SLUG = "about"
+
 
 class Page(MarkdownBodyMixin, models.Model):
     """A page of site copy that editors keep up to date (about, privacy policy)."""
@@ -26,6 +28,9 @@ class Page(MarkdownBodyMixin, models.Model):
         return self.title
 
     def get_absolute_url(self):
+        # The about page has the short address the footer links to; other pages live under /pages/.
+        if self.slug == ABOUT_SLUG:
+            return reverse("about")
         return reverse("pages:page-detail", kwargs={"slug": self.slug})
 
 

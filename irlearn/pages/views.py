@@ -1,4 +1,4 @@
-from django.http import Http404
+from django.http import Http404, HttpResponsePermanentRedirect
 from django.shortcuts import render
 from django.views.generic import DetailView, TemplateView
 
@@ -12,11 +12,21 @@ class HomeView(TemplateView):
 
 
 class PageDetailView(DetailView):
+    """A site page, at its one address: any other address of it (the about page's
+    /pages/about/) redirects there for good, so links and search engines settle on one."""
+
     template_name = "pages/page_detail.html"
     context_object_name = "page"
 
     def get_queryset(self):
         return Page.objects.all()
+
+    def get(self, request, *args, **kwargs):
+        self.object = self.get_object()
+        url = self.object.get_absolute_url()
+        if request.path != url:
+            return HttpResponsePermanentRedirect(url)
+        return self.render_to_response(self.get_context_data(object=self.object))
 
 
 def privacy_policy(request):

@@ -35,6 +35,33 @@ def test_editor_changes_to_a_page_show_on_the_site_and_html_is_sanitised(client)
 
 
 @pytest.mark.django_db
+def test_the_about_page_has_one_address_and_the_old_one_redirects_there_for_good(client):
+    response = client.get("/pages/about/")
+
+    assert response.status_code == 301
+    assert response["Location"] == "/about/"
+    assert Page.objects.get(slug="about").get_absolute_url() == "/about/"
+    sitemap = client.get("/sitemap.xml").content.decode()
+    assert "<loc>http://testserver/about/</loc>" in sitemap
+    assert "/pages/about/" not in sitemap
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("slug", ["about", "accessibility"])
+def test_site_pages_come_from_the_page_cache_for_visitors(client, slug):
+    page, _created = Page.objects.get_or_create(
+        slug=slug, defaults={"title": "Accessibility", "body": "We test with a screen reader."}
+    )
+
+    first = client.get(page.get_absolute_url())
+    second = client.get(page.get_absolute_url())
+
+    assert first.status_code == second.status_code == 200
+    assert second["X-Page-Cache"] == "hit"
+    assert second.content == first.content
+
+
+@pytest.mark.django_db
 def test_every_page_has_skip_link_main_navigation_search_and_footer_links(client):
     body = client.get("/").content.decode()
     assert 'href="#main"' in body
