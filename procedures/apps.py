@@ -6,7 +6,10 @@ class ProceduresConfig(AppConfig):
     verbose_name = "Procedure library"
 
     def ready(self):
+        from irlearn.demo import register_demo_seed
         from irlearn.pagecache import register_content_models
+        from irlearn.search import SearchSection, register_search_section
+        from procedures.demo import procedure_library_seed
 
         # Rows the library's pages show: a change retires the cached pages.
         register_content_models(
@@ -15,3 +18,15 @@ class ProceduresConfig(AppConfig):
                 for name in ["Category", "ImagingModality", "Procedure", "Figure"]
             )
         )
+        register_search_section(
+            SearchSection(
+                find=self.search,
+                kinds={"procedures": "procedure"},
+                template="procedures/includes/search_results.html",
+            )
+        )
+        register_demo_seed(procedure_library_seed)
+
+    def search(self, query: str) -> dict[str, list]:
+        """The site search's procedures: published ones, best first, with snippets."""
+        return {"procedures": self.get_model("Procedure").objects.search(query)}

@@ -1,8 +1,9 @@
 """Demo e-learning: one folder per course (see FORMAT.md), loaded by `manage.py seed_demo`.
 
-`course_catalogue_seed()` creates what is missing and never overwrites what exists: running it
-again changes nothing, and editors' changes to demo courses survive. Modules link to the demo
-procedures, so the procedure library is loaded first.
+`course_catalogue_seed()` (registered for `manage.py seed_demo` in CoursesConfig.ready()) creates
+what is missing and never overwrites what exists: running it again changes nothing, and editors'
+changes to demo courses survive. Modules link to the demo procedures, whose seed runs first
+(procedures comes before courses in INSTALLED_APPS).
 """
 
 import tomllib
@@ -31,7 +32,7 @@ def _figure_path(course_dir: Path, name: str) -> Path:
     return local if local.exists() else PROCEDURE_FIGURES_DIR / name
 
 
-def course_catalogue_seed() -> dict:
+def course_catalogue_seed() -> str:
     """Load the demo courses; returns how many courses, modules, lessons and questions were new."""
     created = {"courses": 0, "modules": 0, "lessons": 0, "questions": 0}
     procedures = {p.slug: p for p in Procedure.objects.all()}
@@ -60,7 +61,10 @@ def course_catalogue_seed() -> dict:
             created["courses"] += 1
             for order, path in enumerate(sorted(course_dir.glob("[0-9][0-9]-*.toml"))):
                 _module_seed(course, course_dir, _load(path), order, procedures, created)
-    return created
+    return (
+        f"E-learning: {created['courses']} courses, {created['modules']} modules, "
+        f"{created['lessons']} lessons and {created['questions']} questions added."
+    )
 
 
 def _module_seed(course, course_dir, data, order, procedures, created):

@@ -2,9 +2,8 @@ from django.http import Http404, HttpResponsePermanentRedirect
 from django.shortcuts import render
 from django.views.generic import DetailView, TemplateView
 
-from courses.models import Course, Module
 from irlearn.pages.models import Page, PrivacyPolicy
-from procedures.models import Procedure
+from irlearn.search import SEARCH_SECTIONS
 
 
 class HomeView(TemplateView):
@@ -43,22 +42,25 @@ def csrf_failure(request, reason=""):
 
 
 class SearchView(TemplateView):
-    """Site search from the header box: procedures, courses and modules."""
+    """Site search from the header box: each app's section (procedures, courses and modules),
+    from the apps that register one (irlearn/search.py)."""
 
     template_name = "pages/search.html"
     max_query_length = 200
 
     def get_context_data(self, **kwargs):
         query = " ".join(self.request.GET.get("q", "").split())[: self.max_query_length]
-        procedures = Procedure.objects.search(query) if query else []
-        courses = list(Course.objects.search(query)[:20]) if query else []
-        modules = list(Module.objects.search(query)[:20]) if query else []
+        results, counts = {}, []
+        for section in SEARCH_SECTIONS:
+            found = section.find(query) if query else dict.fromkeys(section.kinds, [])
+            results.update(found)
+            counts += [(len(found[kind]), noun) for kind, noun in section.kinds.items()]
         return super().get_context_data(
             search_query=query,
-            procedures=procedures,
-            courses=courses,
-            modules=modules,
-            result_count=len(procedures) + len(courses) + len(modules),
+            section_templates=[section.template for section in SEARCH_SECTIONS],
+            counts=counts,
+            result_count=sum(count for count, _noun in counts),
+            **results,
             **kwargs,
         )
 

@@ -1,7 +1,8 @@
 """Demo content for the procedure library: categories.toml and one TOML file per category.
 
-`procedure_library_seed()` creates what is missing and never overwrites what exists, so running
-it again changes nothing and editors' changes to demo procedures survive.
+`procedure_library_seed()` (registered for `manage.py seed_demo` in ProceduresConfig.ready())
+creates what is missing and never overwrites what exists, so running it again changes nothing and
+editors' changes to demo procedures survive.
 """
 
 import tomllib
@@ -26,7 +27,7 @@ def load_toml(name):
         return tomllib.load(file)
 
 
-def procedure_library_seed() -> dict:
+def procedure_library_seed() -> str:
     """Load the demo library; returns how many categories and procedures were created."""
     created = {"categories": 0, "procedures": 0}
     modalities = {m.slug: m for m in ImagingModality.objects.all()}
@@ -71,4 +72,7 @@ def procedure_library_seed() -> dict:
                 related[procedure] = data.get("related", [])
         for procedure, slugs in related.items():
             procedure.related.add(*Procedure.objects.filter(slug__in=slugs))
-    return created
+    return (
+        f"Procedure library: {created['categories']} categories and "
+        f"{created['procedures']} procedures added."
+    )

@@ -6,9 +6,9 @@ from django.apps import apps
 from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
 
+from irlearn.accounts.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
 from irlearn.accounts.models import User
 from irlearn.accounts.roles import CONTENT_EDITORS, SUBSCRIBER_MANAGERS
-from irlearn.pages.management.commands.seed_demo import DEMO_ACCOUNTS, DEMO_PASSWORD
 
 pytestmark = pytest.mark.django_db
 
