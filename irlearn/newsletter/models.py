@@ -6,11 +6,17 @@ from django.db.models.functions import Lower
 from django.urls import reverse
 
 from irlearn.markup import MarkdownBodyMixin
+from irlearn.newsletter.querysets import DeliveryQuerySet, IssueQuerySet, SubscriberQuerySet
+
+
+def normalise_email(email: str) -> str:
+    """An address as the newsletter stores, compares and fingerprints it: trimmed, lower case."""
+    return email.strip().lower()
 
 
 def email_hash(email: str) -> str:
     """A stable fingerprint of an address, kept after erasure so it is never mailed again."""
-    return hashlib.sha256(email.strip().lower().encode()).hexdigest()
+    return hashlib.sha256(normalise_email(email).encode()).hexdigest()
 
 
 class Subscriber(models.Model):
@@ -28,6 +34,8 @@ class Subscriber(models.Model):
     unsubscribed_at = models.DateTimeField(null=True, blank=True)
     erased_at = models.DateTimeField(null=True, blank=True)
     confirmation_sent_at = models.DateTimeField(null=True, blank=True)
+
+    objects = SubscriberQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
@@ -118,6 +126,8 @@ class Issue(MarkdownBodyMixin, models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = IssueQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at"]
 
@@ -126,6 +136,12 @@ class Issue(MarkdownBodyMixin, models.Model):
 
     def get_absolute_url(self):
         return reverse("admin:newsletter_issue_change", args=[self.pk])
+
+    @property
+    def is_editable(self):
+        """Drafts and scheduled issues can change; once sending has begun the issue is a record
+        of what went out."""
+        return self.status in (self.Status.DRAFT, self.Status.SCHEDULED)
 
 
 class Delivery(models.Model):
@@ -147,6 +163,8 @@ class Delivery(models.Model):
     message_id = models.CharField(max_length=255, blank=True)
     error = models.TextField(blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+
+    objects = DeliveryQuerySet.as_manager()
 
     class Meta:
         constraints = [

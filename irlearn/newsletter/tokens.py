@@ -7,6 +7,8 @@ ids, never the address: signed values are only base64, readable by anyone who ha
 from django.core import signing
 from django.utils.crypto import constant_time_compare, salted_hmac
 
+from irlearn.newsletter.models import normalise_email
+
 CONFIRM_SALT = "irlearn.newsletter.confirm"
 UNSUBSCRIBE_SALT = "irlearn.newsletter.unsubscribe"
 ADDRESS_SALT = "irlearn.newsletter.address"
@@ -16,7 +18,7 @@ CONFIRM_MAX_AGE = 7 * 24 * 60 * 60  # a confirmation link works for 7 days
 def address_fingerprint(email: str) -> str:
     """A keyed digest of the address: it tells whether a row still holds the address a link was
     made for, and without the secret key it cannot be checked against a guess."""
-    return salted_hmac(ADDRESS_SALT, email.strip().lower(), algorithm="sha256").hexdigest()[:32]
+    return salted_hmac(ADDRESS_SALT, normalise_email(email), algorithm="sha256").hexdigest()[:32]
 
 
 def confirm_token(subscriber) -> str:
@@ -45,7 +47,7 @@ def confirm_token_is_for(subscriber, fingerprint: str) -> bool:
     if not subscriber.email:
         return False
     if "@" in fingerprint:
-        return subscriber.email.lower() == fingerprint.strip().lower()
+        return normalise_email(subscriber.email) == normalise_email(fingerprint)
     return constant_time_compare(address_fingerprint(subscriber.email), fingerprint)
 
 

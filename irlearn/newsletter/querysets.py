@@ -1,0 +1,100 @@
+"""The newsletter's reads: one method for each question asked in more than one place.
+
+The models use these as their managers (``Subscriber.objects.subscribed()``,
+``issue.deliveries.queued()``). Statuses are read from ``self.model``: models.py imports this
+module, not the other way round.
+"""
+
+from django.db import models
+from django.db.models import Count, Q
+
+
+class SubscriberQuerySet(models.QuerySet):
+    def subscribed(self):
+        """Confirmed addresses: the ones an issue goes to."""
+        return self.filter(status=self.model.Status.SUBSCRIBED)
+
+    def active(self):
+        """Pending or subscribed: consent given and not withdrawn, so a confirmation link still
+        works and unsubscribing still changes something."""
+        return self.filter(status__in=[self.model.Status.PENDING, self.model.Status.SUBSCRIBED])
+
+    def not_erased(self):
+        """Every row that still holds an address."""
+        return self.exclude(status=self.model.Status.ERASED)
+
+    def with_address(self, email: str):
+        """The row for ``email``, whatever its case (the database's constraint is on
+        ``Lower(email)``)."""
+        return self.filter(email__iexact=email)
+
+    def with_any_address(self, emails):
+        """The rows for any of ``emails``, whatever their case."""
+        any_of = Q()
+        for email in emails:
+            any_of |= Q(email__iexact=email)
+        # An empty Q() would match every row.
+        return self.filter(any_of) if any_of else self.none()
+
+
+class IssueQuerySet(models.QuerySet):
+    def sending(self):
+        return self.filter(status=self.model.Status.SENDING)
+
+    def scheduled_due(self, now):
+        """Scheduled issues whose time has come by ``now``."""
+        return self.filter(status=self.model.Status.SCHEDULED, scheduled_for__lte=now)
+
+    def last_sent(self, *, exclude=None):
+        """The issue that went out last (sent, or sending now), ``exclude`` aside; or None."""
+        issues = self.filter(status__in=[self.model.Status.SENT, self.model.Status.SENDING])
+        if exclude is not None:
+            issues = issues.exclude(pk=exclude.pk)
+        return issues.exclude(started_at=None).order_by("-started_at").first()
+
+
+class DeliveryQuerySet(models.QuerySet):
+    def queued(self):
+        return self.filter(status=self.model.Status.QUEUED)
+
+    def sendable(self, now):
+        """Queued deliveries that no retry holds back at ``now``: claimable now, or once a
+        lease runs out."""
+        return self.queued().filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+
+    def claimable(self, now):
+        """Sendable deliveries that no worker holds at ``now``."""
+        return self.sendable(now).filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+
+    def claimed(self, claims: dict[int, int]):
+        """The queued deliveries still held under these claim numbers (``{id: claim number}``).
+
+        A delivery whose lease ran out and which another worker claimed has a higher claim
+        number, so it no longer matches: every write through this queryset is settled by the
+        database, in the UPDATE's own condition, against a race with another worker's claim.
+        """
+        if not claims:
+            return self.none()  # an empty Q() would match every queued delivery
+        ours = Q()
+        for pk, claim in claims.items():
+            ours |= Q(pk=pk, attempts=claim)
+        return self.queued().filter(ours)
+
+    def _subscribed(self) -> Q:
+        subscriber = self.model._meta.get_field("subscriber").related_model
+        return Q(subscriber__status=subscriber.Status.SUBSCRIBED)
+
+    def to_subscribed(self):
+        """Deliveries whose subscriber is still subscribed (unsubscribing stops a send at once)."""
+        return self.filter(self._subscribed())
+
+    def to_unsubscribed(self):
+        """Deliveries whose subscriber has left since the send started."""
+        return self.exclude(self._subscribed())
+
+    def status_counts(self) -> dict[str, int]:
+        """How many deliveries are in each status, every status present (0 if none)."""
+        counts = dict.fromkeys(self.model.Status.values, 0)
+        for row in self.values("status").annotate(n=Count("pk")).order_by():
+            counts[row["status"]] = row["n"]
+        return counts
