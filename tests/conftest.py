@@ -76,7 +76,7 @@ def site_content(db, settings, django_capture_on_commit_callbacks):
 
     from courses import services as course_services
     from courses.models import Course, Lesson
-    from irlearn.newsletter import sending
+    from irlearn.newsletter import scheduling
     from irlearn.newsletter.services import subscriber_subscribe
     from tests.factories import course_with_content
     from tests.newsletter.factories import IssueFactory, SubscriberFactory
@@ -103,5 +103,5 @@ def site_content(db, settings, django_capture_on_commit_callbacks):
         )
         SubscriberFactory()
         issue = IssueFactory()
-        sending.issue_send_start(issue_id=issue.pk)
+        scheduling.issue_send_start(issue_id=issue.pk)
     return learner

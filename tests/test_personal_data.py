@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 
 from irlearn.accounts.models import User
-from irlearn.newsletter import sending, tokens
+from irlearn.newsletter import scheduling, tokens
 from irlearn.newsletter.models import ConsentRecord, Delivery, Subscriber
 from tests.dump import rows_holding
 from tests.factories import PASSWORD, SubscriberManagerFactory, SuperuserFactory
@@ -99,7 +99,7 @@ def test_an_erased_subscriber_leaves_no_address_in_any_table(
     smtp_server.refuse(address, f"550 5.1.1 <{address}>: Recipient address rejected")
     issue = IssueFactory()
     with django_capture_on_commit_callbacks(execute=True):
-        sending.issue_send_start(issue_id=issue.pk)
+        scheduling.issue_send_start(issue_id=issue.pk)
     run_worker()
     assert address in Delivery.objects.get().error
     unsubscribe = reverse("newsletter:unsubscribe", args=[tokens.unsubscribe_token(subscriber)])

@@ -15,7 +15,6 @@ from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import FileExtensionValidator
-from django.db import transaction
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.template.defaultfilters import filesizeformat
@@ -34,8 +33,9 @@ from irlearn.admin_tools import (
     SafeChangeListMixin,
     action_confirmation,
 )
-from irlearn.newsletter import sending, services
+from irlearn.newsletter import scheduling, selectors, services
 from irlearn.newsletter.forms import ImportForm, IssueSendForm
+from irlearn.newsletter.messages import build_message
 from irlearn.newsletter.models import ConsentRecord, Delivery, Issue, Subscriber
 
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
@@ -45,7 +45,7 @@ def csv_response(queryset, filename: str) -> StreamingHttpResponse:
     """Stream ``queryset`` as CSV: rows go out as the database hands them over, never all in
     memory at once (the list can hold 100,000 addresses)."""
     response = StreamingHttpResponse(
-        services.subscribers_export_rows(queryset), content_type="text/csv; charset=utf-8"
+        selectors.subscribers_export_rows(queryset), content_type="text/csv; charset=utf-8"
     )
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
@@ -196,9 +196,7 @@ class SubscriberAdmin(SafeChangeListMixin, admin.ModelAdmin):
         # The actor's id, not their address: consent records outlive staff accounts.
         source = f"admin user #{request.user.pk}"
         changed = 0
-        for subscriber in queryset.filter(
-            status__in=[Subscriber.Status.PENDING, Subscriber.Status.SUBSCRIBED]
-        ):
+        for subscriber in queryset.active():
             services.subscriber_unsubscribe(
                 subscriber=subscriber, source=source, actor=request.user
             )
@@ -218,7 +216,7 @@ class SubscriberAdmin(SafeChangeListMixin, admin.ModelAdmin):
     )
     def erase(self, request, queryset):
         """Ask first, as Django's delete does: erasure cannot be undone."""
-        queryset = queryset.exclude(status=Subscriber.Status.ERASED)
+        queryset = queryset.not_erased()
         if request.POST.get("post") == "yes":
             erased = 0
             for subscriber in queryset:
@@ -321,9 +319,6 @@ class ConsentRecordAdmin(ReadOnlyAdmin):
         return record.ip_address
 
 
-EDITABLE_ISSUE = [Issue.Status.DRAFT, Issue.Status.SCHEDULED]
-
-
 def preview_csp():
     """The site's policy, except that the admin page may frame the preview, and the preview
     itself runs sandboxed (no script, no form, no same-origin access) whatever an issue holds.
@@ -360,12 +355,12 @@ class IssueAdmin(SafeChangeListMixin, admin.ModelAdmin):
 
     # Once sending has begun the issue is a record of what went out: read it, no more edits.
     def has_change_permission(self, request, obj=None):
-        if obj is not None and obj.status not in EDITABLE_ISSUE:
+        if obj is not None and not obj.is_editable:
             return False
         return super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request, obj=None):
-        if obj is not None and obj.status not in EDITABLE_ISSUE:
+        if obj is not None and not obj.is_editable:
             return False
         return super().has_delete_permission(request, obj)
 
@@ -379,22 +374,12 @@ class IssueAdmin(SafeChangeListMixin, admin.ModelAdmin):
         if not change:
             obj.created_by = request.user
             obj.save()
-            return
-        # A scheduled issue may start sending while someone edits it: never write back the
-        # status and dates this form read, and never change an issue that has started.
-        with transaction.atomic():
-            status = (
-                Issue.objects.select_for_update().values_list("status", flat=True).get(pk=obj.pk)
+        elif not services.issue_update(issue=obj):
+            self.message_user(
+                request,
+                "This issue started sending before your changes were saved; they were not saved.",
+                messages.ERROR,
             )
-            if status in EDITABLE_ISSUE:
-                obj.save(update_fields=["subject", "body", "updated_at"])
-            else:
-                self.message_user(
-                    request,
-                    "This issue started sending before your changes were saved; they were not "
-                    "saved.",
-                    messages.ERROR,
-                )
 
     def response_add(self, request, obj, post_url_continue=None):
         # The issue's page is where it is previewed, tested and sent: go there next.
@@ -444,38 +429,28 @@ class IssueAdmin(SafeChangeListMixin, admin.ModelAdmin):
 
     def sending_context(self, request, issue) -> dict:
         """What the issue page shows besides the form: the live state, the preview, the send."""
-        sendable = issue.status in EDITABLE_ISSUE
-        can_send = sendable and self.has_change_permission(request)
-        message = sending.build_message(issue, 0, request.user.email)
+        can_send = issue.is_editable and self.has_change_permission(request)
+        message = build_message(issue, 0, request.user.email)
         return {
-            "counts": sending.issue_counts(issue),
+            "counts": selectors.issue_counts(issue),
             "preview_url": reverse("admin:newsletter_issue_preview", args=[issue.pk]),
-            "preview_text": message.body,
+            "preview_text": message.text,
             "can_send": can_send,
             "can_send_test": self.has_change_permission(request) and bool(request.user.email),
-            "previous_issue": sending.too_soon(issue) if can_send else None,
-            "min_days": sending.MIN_DAYS_BETWEEN_ISSUES,
+            "previous_issue": scheduling.too_soon(issue) if can_send else None,
+            "min_days": scheduling.MIN_DAYS_BETWEEN_ISSUES,
             "send_form": IssueSendForm(
                 prefix="send", initial={"scheduled_for": issue.scheduled_for}
             ),
-            "subscribed_count": Subscriber.objects.filter(
-                status=Subscriber.Status.SUBSCRIBED
-            ).count()
-            if can_send
-            else None,
+            "subscribed_count": Subscriber.objects.subscribed().count() if can_send else None,
         }
 
     def preview_view(self, request, object_id):
         """The email's HTML as the subscriber will get it, as a page of its own (framed by the
         issue page)."""
         issue = self._issue(request, object_id)
-        message = sending.build_message(issue, 0, request.user.email or "preview@example.org")
-        html = next(
-            alternative.content
-            for alternative in message.alternatives
-            if alternative.mimetype == "text/html"
-        )
-        return HttpResponse(html)
+        message = build_message(issue, 0, request.user.email or "preview@example.org")
+        return HttpResponse(message.html)
 
     def send_test_view(self, request, object_id):
         issue = self._issue(request, object_id, change=True)
@@ -483,7 +458,7 @@ class IssueAdmin(SafeChangeListMixin, admin.ModelAdmin):
             self.message_user(request, "Your account has no email address.", messages.ERROR)
             return redirect(self._change_url(issue))
         try:
-            sending.issue_send_test(issue=issue, email=request.user.email)
+            services.issue_send_test(issue=issue, email=request.user.email)
         except (smtplib.SMTPException, OSError) as error:
             self.message_user(request, f"The test could not be sent: {error}", messages.ERROR)
         else:
@@ -513,7 +488,7 @@ class IssueAdmin(SafeChangeListMixin, admin.ModelAdmin):
                         request, "Choose a time in the future to schedule it.", messages.ERROR
                     )
                     return redirect(self._change_url(issue))
-                sending.issue_schedule(issue=issue, when=when, confirm_too_soon=confirm)
+                scheduling.issue_schedule(issue=issue, when=when, confirm_too_soon=confirm)
                 self.message_user(
                     request,
                     f"Scheduled: it goes out on {date_format(timezone.localtime(when), 'j F Y')} "
@@ -521,7 +496,7 @@ class IssueAdmin(SafeChangeListMixin, admin.ModelAdmin):
                     messages.SUCCESS,
                 )
             elif "_send_now" in request.POST:
-                issue = sending.issue_send_start(issue_id=issue.pk, confirm_too_soon=confirm)
+                issue = scheduling.issue_send_start(issue_id=issue.pk, confirm_too_soon=confirm)
                 self.message_user(
                     request,
                     "Sending has started. The counts below show how far it has got: reload the "
@@ -530,7 +505,7 @@ class IssueAdmin(SafeChangeListMixin, admin.ModelAdmin):
                 )
             else:
                 self.message_user(request, "Choose “Send now” or “Schedule”.", messages.ERROR)
-        except sending.SendError as error:
+        except scheduling.SendError as error:
             self.message_user(request, str(error), messages.ERROR)
         return redirect(self._change_url(issue))
 

@@ -1,7 +1,8 @@
 from django import forms
 
 from irlearn.newsletter.models import Subscriber
-from irlearn.newsletter.services import CONSENT_WORDING, AccountDeletion, subscribers_of_account
+from irlearn.newsletter.selectors import subscribers_of_account
+from irlearn.newsletter.services import CONSENT_WORDING, AccountDeletion
 
 
 class SubscribeForm(forms.Form):

@@ -1,4 +1,8 @@
-"""Subscribing, consent, erasure, import and export. Sending lives in sending.py."""
+"""Subscribing, consent, erasure and import; editing and test-sending an issue.
+
+Scheduling and starting a send live in scheduling.py, the sending itself in engine.py; reads
+(counts, the CSV export) in querysets.py and selectors.py.
+"""
 
 import csv
 import io
@@ -6,17 +10,13 @@ import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, models, transaction
-from django.db.models import Q
-from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone
 
-from irlearn.mail import UnfoldedEmail
 from irlearn.newsletter import tokens
+from irlearn.newsletter.messages import build_message
 from irlearn.newsletter.models import (
     ConsentRecord,
     Delivery,
@@ -24,7 +24,11 @@ from irlearn.newsletter.models import (
     Subscriber,
     Suppression,
     email_hash,
+    normalise_email,
 )
+from irlearn.newsletter.selectors import subscribers_of_account
+from irlearn.newsletter.tasks import email_confirmation_send
+from irlearn.newsletter.transport import mail_server
 from irlearn.pages.models import PrivacyPolicy
 from irlearn.taskresults import task_results_delete
 
@@ -46,16 +50,34 @@ ONE_CLICK_UNSUBSCRIBE_WORDING = (
 )
 
 
-def normalise_email(email: str) -> str:
-    return email.strip().lower()
-
-
 def is_suppressed(email: str) -> bool:
     return Suppression.objects.filter(email_hash=email_hash(email)).exists()
 
 
-def absolute_url(path: str) -> str:
-    return settings.SITE_URL.rstrip("/") + path
+def consent_record_create(
+    *,
+    subscriber: Subscriber,
+    event: str,
+    policy: PrivacyPolicy | None,
+    source: str,
+    wording: str = "",
+    ip_address: str | None = None,
+    actor=None,
+) -> ConsentRecord:
+    """Add one event to the subscriber's consent history, which is append-only evidence.
+
+    ``source`` (a page, a file, an admin user) is kept without the token of a newsletter link it
+    may hold, and cut to fit.
+    """
+    return ConsentRecord.objects.create(
+        subscriber=subscriber,
+        event=event,
+        policy=policy,
+        wording=wording,
+        source=link_source(source)[:500],
+        ip_address=ip_address,
+        actor=actor,
+    )
 
 
 def subscriber_subscribe(
@@ -78,12 +100,12 @@ def subscriber_subscribe(
         if subscriber.is_subscribed:
             return subscriber
         if not _consent_already_given(subscriber, policy=policy, wording=wording):
-            ConsentRecord.objects.create(
+            consent_record_create(
                 subscriber=subscriber,
                 event=ConsentRecord.Event.GIVEN,
                 policy=policy,
                 wording=wording,
-                source=link_source(source)[:500],
+                source=source,
                 ip_address=ip_address,
             )
         if subscriber.status == Subscriber.Status.UNSUBSCRIBED:
@@ -130,34 +152,11 @@ def _get_or_create_locked(email: str) -> Subscriber:
         with transaction.atomic():
             return Subscriber.objects.create(email=email)
     except IntegrityError:
-        return Subscriber.objects.select_for_update().get(email__iexact=email)
+        return Subscriber.objects.select_for_update().with_address(email).get()
 
 
 def _send_confirmation(subscriber: Subscriber) -> None:
-    from irlearn.newsletter.tasks import email_confirmation_send
-
     email_confirmation_send.enqueue(subscriber_id=subscriber.pk)
-
-
-def confirmation_message(subscriber: Subscriber) -> UnfoldedEmail:
-    link = absolute_url(
-        reverse("newsletter:confirm", kwargs={"token": tokens.confirm_token(subscriber)})
-    )
-    context = {"confirm_url": link, "days": tokens.CONFIRM_MAX_AGE // 86400}
-    subject = render_to_string("newsletter/email/confirm_subject.txt", context).strip()
-    message = UnfoldedEmail(
-        subject,
-        render_to_string("newsletter/email/confirm.txt", context),
-        settings.DEFAULT_FROM_EMAIL,
-        [subscriber.email],
-    )
-    message.attach_alternative(
-        render_to_string("newsletter/email/confirm.html", context), "text/html"
-    )
-    return message
-
-
-CONFIRMABLE = [Subscriber.Status.PENDING, Subscriber.Status.SUBSCRIBED]
 
 
 def subscriber_for_confirm_token(token: str, *, lock: bool = False) -> Subscriber:
@@ -168,7 +167,7 @@ def subscriber_for_confirm_token(token: str, *, lock: bool = False) -> Subscribe
     row no longer holds the address the link was sent to.
     """
     pk, fingerprint = tokens.read_confirm_token(token)
-    subscribers = Subscriber.objects.filter(pk=pk, status__in=CONFIRMABLE)
+    subscribers = Subscriber.objects.active().filter(pk=pk)
     if lock:
         subscribers = subscribers.select_for_update()
     subscriber = subscribers.get()
@@ -207,12 +206,12 @@ def subscriber_confirm(
         subscriber.status = Subscriber.Status.SUBSCRIBED
         subscriber.confirmed_at = timezone.now()
         subscriber.save(update_fields=["status", "confirmed_at"])
-        ConsentRecord.objects.create(
+        consent_record_create(
             subscriber=subscriber,
             event=ConsentRecord.Event.CONFIRMED,
             policy=PrivacyPolicy.objects.current(),
             wording=wording,
-            source=link_source(source)[:500],
+            source=source,
             ip_address=ip_address,
         )
     return subscriber
@@ -237,12 +236,12 @@ def subscriber_unsubscribe(
         subscriber.status = Subscriber.Status.UNSUBSCRIBED
         subscriber.unsubscribed_at = timezone.now()
         subscriber.save(update_fields=["status", "unsubscribed_at"])
-        ConsentRecord.objects.create(
+        consent_record_create(
             subscriber=subscriber,
             event=ConsentRecord.Event.WITHDRAWN,
             policy=PrivacyPolicy.objects.current(),
             wording=wording,
-            source=link_source(source)[:500],
+            source=source,
             ip_address=ip_address,
             actor=actor,
         )
@@ -270,30 +269,19 @@ def subscriber_erase(*, subscriber: Subscriber, actor, source: str = "") -> Subs
                 record.save(update_fields=["source"])
         _forget_in_errors(Delivery.objects.filter(subscriber=subscriber), "error", email)
         _forget_in_errors(Issue.objects.all(), "last_error", email)
-        task_results_delete(task=_confirmation_task(), subscriber_id=subscriber.pk)
+        task_results_delete(task=email_confirmation_send, subscriber_id=subscriber.pk)
         subscriber.email = None
         subscriber.status = Subscriber.Status.ERASED
         subscriber.erased_at = timezone.now()
         subscriber.save(update_fields=["email", "status", "erased_at"])
-        ConsentRecord.objects.create(
+        consent_record_create(
             subscriber=subscriber,
             event=ConsentRecord.Event.ERASED,
+            policy=None,
             source=source or (f"admin user #{actor.pk}" if actor else "erasure"),
             actor=actor,
         )
     return subscriber
-
-
-def subscribers_of_account(user):
-    """The subscribers under any of an account's addresses, erased ones aside."""
-    from allauth.account.models import EmailAddress
-
-    addresses = EmailAddress.objects.filter(user=user).values_list("email", flat=True)
-    addresses = {user.email, *addresses}
-    same_address = Q()
-    for address in addresses:
-        same_address |= Q(email__iexact=address)
-    return Subscriber.objects.filter(same_address).exclude(status=Subscriber.Status.ERASED)
 
 
 ERASED_WITH_ACCOUNT = "account deletion, at the person's request"
@@ -330,12 +318,6 @@ def _forget_in_errors(queryset, field: str, email: str) -> None:
     address = re.compile(re.escape(email), re.IGNORECASE)
     for pk, text in queryset.filter(**{f"{field}__icontains": email}).values_list("pk", field):
         queryset.filter(pk=pk).update(**{field: address.sub("(erased address)", text)})
-
-
-def _confirmation_task():
-    from irlearn.newsletter.tasks import email_confirmation_send
-
-    return email_confirmation_send
 
 
 @dataclass
@@ -388,7 +370,7 @@ def subscribers_import(
             if is_suppressed(email):
                 report.suppressed += 1
                 continue
-            if Subscriber.objects.filter(email__iexact=email).exists():
+            if Subscriber.objects.with_address(email).exists():
                 report.already_known += 1
                 continue
             now = timezone.now()
@@ -398,13 +380,13 @@ def subscribers_import(
                 confirmed_at=now if prior_opt_in else None,
                 confirmation_sent_at=None if prior_opt_in else now,
             )
-            ConsentRecord.objects.create(
+            consent_record_create(
                 subscriber=subscriber,
                 event=ConsentRecord.Event.IMPORTED,
                 policy=policy,
                 wording=("Prior opt-in: " if prior_opt_in else "To confirm: ") + source,
                 # The actor's id, not their name or address: records outlive staff accounts.
-                source=f"import {filename} by admin user #{actor.pk}"[:500],
+                source=f"import {filename} by admin user #{actor.pk}",
                 actor=actor,
             )
             if prior_opt_in:
@@ -416,39 +398,38 @@ def subscribers_import(
     return report
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
-EXPORT_COLUMNS = ["email", "status", "created_at", "confirmed_at", "unsubscribed_at"]
-
-
-def subscribers_export_rows(queryset):
-    """CSV lines for ``queryset``, produced a chunk at a time so memory stays flat."""
-    writer = csv.writer(_Echo())
-    yield writer.writerow(EXPORT_COLUMNS)
-    rows = (
-        queryset.exclude(status=Subscriber.Status.ERASED)
-        .order_by("pk")
-        .values_list(*EXPORT_COLUMNS)
-    )
-    for row in rows.iterator(chunk_size=2000):
-        yield writer.writerow([_csv_cell(value) for value in row])
-
-
-# A cell a spreadsheet would run as a formula (an address like "=cmd|...@example.org" is valid).
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _csv_cell(value):
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
-
-
 def read_csv_upload(upload) -> list:
     text = io.TextIOWrapper(upload, encoding="utf-8-sig", errors="replace")
     return list(csv.reader(text))
+
+
+def issue_update(*, issue: Issue) -> bool:
+    """Save an editor's changes to the subject and body of ``issue``; return whether they were
+    saved.
+
+    A scheduled issue may start sending while someone edits it. The issue's row is locked
+    (SELECT ... FOR UPDATE) while its status is read, so the edit either lands before the send
+    starts (the send, waiting for the lock, goes out with it) or finds the issue started and
+    saves nothing: an issue that has started is never changed, and the status and dates the
+    editor's form read are never written back.
+    """
+    with transaction.atomic():
+        current = Issue.objects.select_for_update().only("status").get(pk=issue.pk)
+        if not current.is_editable:
+            return False
+        issue.save(update_fields=["subject", "body", "updated_at"])
+    return True
+
+
+def issue_send_test(*, issue: Issue, email: str) -> None:
+    """Send one copy of ``issue`` to ``email`` (a staff member checking it), its subject starting
+    "[Test]"; nothing is recorded. Raises smtplib.SMTPException or OSError when the mail server
+    will not take it."""
+    message = build_message(issue, 0, email)
+    message.subject = f"[Test] {message.subject}"
+    server = mail_server()
+    server.open()
+    try:
+        server.send(message)
+    finally:
+        server.close()

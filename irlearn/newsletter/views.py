@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods
 
 from irlearn.newsletter import services, tokens
 from irlearn.newsletter.forms import ACCOUNT_DELETION_OPTIONS, SubscribeForm
-from irlearn.newsletter.models import Subscriber
+from irlearn.newsletter.models import Subscriber, normalise_email
 
 
 def client_ip(request):
@@ -48,7 +48,7 @@ def _too_many_from(request) -> bool:
 def _too_many_for(email: str) -> bool:
     """More than NEWSLETTER_SUBSCRIBE_LIMIT_PER_ADDRESS_PER_HOUR sign-ups an hour for one
     address, from anywhere. The cache key is a keyed hash: the address itself is not stored."""
-    digest = salted_hmac("newsletter.subscribe", services.normalise_email(email)).hexdigest()
+    digest = salted_hmac("newsletter.subscribe", normalise_email(email)).hexdigest()
     return _over_limit(
         f"newsletter:subscribe:address:{digest}",
         settings.NEWSLETTER_SUBSCRIBE_LIMIT_PER_ADDRESS_PER_HOUR,
@@ -163,22 +163,6 @@ def unsubscribe(request, token):
             "wording": services.UNSUBSCRIBE_WORDING,
         },
     )
-
-
-def subscriber_count_text():
-    """'Join N+ subscribers', N rounded down (cached for an hour)."""
-    return cache.get_or_set("newsletter:subscriber-count", _count, timeout=3600)
-
-
-def _count():
-    n = Subscriber.objects.filter(status=Subscriber.Status.SUBSCRIBED).count()
-    if n >= 1000:
-        return f"{n // 1000}k+"
-    if n >= 100:
-        return f"{n // 100 * 100}+"
-    if n >= 10:
-        return f"{n // 10 * 10}+"
-    return ""
 
 
 def account_deletion(*, request, user, choices) -> None:

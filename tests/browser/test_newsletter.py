@@ -4,7 +4,7 @@ import re
 
 from playwright.sync_api import expect
 
-from irlearn.newsletter import sending
+from irlearn.newsletter import scheduling
 from irlearn.newsletter.models import Subscriber
 from tests.newsletter.factories import IssueFactory
 
@@ -45,7 +45,7 @@ def test_reader_subscribes_from_the_footer_confirms_by_email_and_unsubscribes_fr
     expect(page.get_by_role("heading", name="You are subscribed", level=1)).to_be_visible()
     assert Subscriber.objects.get().status == Subscriber.Status.SUBSCRIBED
 
-    sending.issue_send_start(issue_id=IssueFactory(subject="IRLearn news: July").pk)
+    scheduling.issue_send_start(issue_id=IssueFactory(subject="IRLearn news: July").pk)
     issue_email = mailoutbox[-1]
     assert issue_email.subject == "IRLearn news: July"
     page.goto(link_in(issue_email, "unsubscribe"))

@@ -10,7 +10,7 @@ from django.utils import timezone
 from freezegun import freeze_time
 from pytest_django.asserts import assertContains, assertNotContains
 
-from irlearn.newsletter import sending, services
+from irlearn.newsletter import scheduling, services
 from irlearn.newsletter.models import ConsentRecord, Subscriber
 from irlearn.pages.models import PrivacyPolicy
 from tests.newsletter.factories import IssueFactory
@@ -41,7 +41,7 @@ def journey(client, mailoutbox, django_capture_on_commit_callbacks):
         def unsubscribe(self, **extra):
             issue = IssueFactory()
             with django_capture_on_commit_callbacks(execute=True):
-                sending.issue_send_start(issue_id=issue.pk, confirm_too_soon=True)
+                scheduling.issue_send_start(issue_id=issue.pk, confirm_too_soon=True)
             path = UNSUBSCRIBE_LINK.search(mailoutbox[-1].body).group(1)
             Client().post(
                 path,

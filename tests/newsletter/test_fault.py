@@ -46,7 +46,7 @@ RQ_REDIS_DATABASE = 11
 
 SET_UP_SEND = """
 from django.utils import timezone
-from irlearn.newsletter import sending
+from irlearn.newsletter import scheduling
 from irlearn.newsletter.models import Issue, Subscriber
 
 now = timezone.now()
@@ -55,7 +55,7 @@ Subscriber.objects.bulk_create(
     for n in range({count})
 )
 issue = Issue.objects.create(subject="Fault test", body="A new guide to **nephrostomy**.")
-sending.issue_send_start(issue_id=issue.pk, confirm_too_soon=True)
+scheduling.issue_send_start(issue_id=issue.pk, confirm_too_soon=True)
 print("issue", issue.pk)
 """
 

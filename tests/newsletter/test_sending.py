@@ -1,7 +1,7 @@
 """The sending engine: one delivery per subscribed address, one email each, outages, retries,
 leases, the sweep, and workers side by side.
 
-``sending.issue_send_work`` is what a send task runs; calling it here plays one worker. The
+``engine.issue_send_work`` is what a send task runs; calling it here plays one worker. The
 end-to-end version with worker processes that get killed is test_fault.py.
 """
 
@@ -22,7 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from irlearn.newsletter import sending, tasks, tokens
+from irlearn.newsletter import engine, messages, scheduling, selectors, tasks, tokens
 from irlearn.newsletter.models import Delivery, Issue, Subscriber
 from tests.deployment import redis_database
 from tests.newsletter.factories import IssueFactory, SubscriberFactory
@@ -46,7 +46,7 @@ def erased_subscriber():
 def start_send(issue: Issue) -> None:
     """Start the send as the admin does. Inside a test's transaction the send tasks never run:
     the test plays the worker by calling issue_send_work."""
-    sending.issue_send_start(issue_id=issue.pk)
+    scheduling.issue_send_start(issue_id=issue.pk)
 
 
 def retries_fall_due(issue: Issue) -> None:
@@ -82,7 +82,7 @@ def test_starting_a_send_queues_one_delivery_for_each_subscribed_address_only(db
     assert sorted(issue.deliveries.values_list("subscriber_id", flat=True)) == sorted(
         subscriber.pk for subscriber in subscribed
     )
-    assert sending.issue_counts(issue) == {"queued": 3, "sent": 0, "failed": 0, "skipped": 0}
+    assert selectors.issue_counts(issue) == {"queued": 3, "sent": 0, "failed": 0, "skipped": 0}
 
 
 def test_starting_a_send_twice_is_refused_and_queues_nothing_more(db):
@@ -90,7 +90,7 @@ def test_starting_a_send_twice_is_refused_and_queues_nothing_more(db):
     issue = IssueFactory()
     start_send(issue)
 
-    with pytest.raises(sending.SendError, match="sending already"):
+    with pytest.raises(scheduling.SendError, match="sending already"):
         start_send(issue)
 
     assert issue.deliveries.count() == 2
@@ -114,7 +114,7 @@ def test_every_subscribed_address_gets_exactly_one_email_recorded_with_its_messa
     db, mailoutbox, django_capture_on_commit_callbacks
 ):
     # More than two batches, sent by the send tasks that starting the send enqueues.
-    subscribers = SubscriberFactory.create_batch(2 * sending.BATCH_SIZE + 7)
+    subscribers = SubscriberFactory.create_batch(2 * engine.BATCH_SIZE + 7)
     SubscriberFactory(unsubscribed=True)
     issue = IssueFactory()
 
@@ -130,7 +130,7 @@ def test_every_subscribed_address_gets_exactly_one_email_recorded_with_its_messa
     issue.refresh_from_db()
     assert issue.status == Issue.Status.SENT
     assert issue.finished_at is not None
-    assert sending.issue_counts(issue) == {
+    assert selectors.issue_counts(issue) == {
         "queued": 0,
         "sent": len(subscribers),
         "failed": 0,
@@ -155,7 +155,7 @@ def test_each_message_of_a_batch_carries_its_own_subscribers_unsubscribe_link(
         assert url in message.body
         assert f'href="http://127.0.0.1:8000{url}"' in html or url in html
         assert message.extra_headers["List-Unsubscribe"].endswith(f"{url}>")
-        assert sending.UNSUBSCRIBE_PLACEHOLDER not in message.body + html
+        assert messages.UNSUBSCRIBE_PLACEHOLDER not in message.body + html
 
 
 def test_over_smtp_each_address_receives_one_message_with_the_message_id_of_its_delivery(db, sink):
@@ -163,7 +163,7 @@ def test_over_smtp_each_address_receives_one_message_with_the_message_id_of_its_
     issue = IssueFactory(subject="Nephrostomy, step by step")
     start_send(issue)
 
-    assert sending.issue_send_work(issue_id=issue.pk) == 5
+    assert engine.issue_send_work(issue_id=issue.pk) == 5
 
     assert sorted(sink.recipients()) == sorted(subscriber.email for subscriber in subscribers)
     recorded = dict(issue.deliveries.values_list("subscriber__email", "message_id"))
@@ -190,7 +190,7 @@ def test_a_message_serialised_once_per_batch_reads_exactly_as_one_serialised_on_
     issue = IssueFactory(subject="Drains: when to pull them, and the Ünïcode of it")
     start_send(issue)
 
-    assert sending.issue_send_work(issue_id=issue.pk) == 3
+    assert engine.issue_send_work(issue_id=issue.pk) == 3
 
     by_email = {subscriber.email: subscriber for subscriber in subscribers}
     received = sink.messages()
@@ -198,16 +198,16 @@ def test_a_message_serialised_once_per_batch_reads_exactly_as_one_serialised_on_
     for message in received:
         recipient = by_email[message["To"]]
         delivery = issue.deliveries.get(subscriber=recipient)
-        expected = sending.build_message(issue, recipient.pk, recipient.email)
-        expected.extra_headers["Message-ID"] = delivery.message_id
+        expected = messages.build_message(
+            issue, recipient.pk, recipient.email, message_id=delivery.message_id
+        )
         on_its_own = email.message_from_bytes(
-            sending.UnfoldedEmail.message(expected, policy=email.policy.SMTP).as_bytes(),
-            policy=email.policy.default,
+            expected.message().as_bytes(), policy=email.policy.default
         )
         assert as_the_email_package_writes_it(message) == as_the_email_package_writes_it(on_its_own)
-        assert sending.unsubscribe_url(recipient.pk) in message.get_body(("plain",)).get_content()
+        assert messages.unsubscribe_url(recipient.pk) in message.get_body(("plain",)).get_content()
     # The messages compared were the batch's copy, not serialised on their own.
-    assert sending.BatchTemplate(issue).message(1, "reader@example.org").serialised is not None
+    assert messages.BatchTemplate(issue).message(1, "reader@example.org").serialised is not None
 
 
 def test_a_body_the_email_package_must_encode_is_serialised_message_by_message(db, sink):
@@ -215,16 +215,16 @@ def test_a_body_the_email_package_must_encode_is_serialised_message_by_message(d
     marker in the batch copy: each message is then written on its own, link and all."""
     subscribers = SubscriberFactory.create_batch(2)
     issue = IssueFactory(body="A very long line. " * 80)
-    assert sending.BatchTemplate(issue).serialised is None
+    assert messages.BatchTemplate(issue).serialised is None
     start_send(issue)
 
-    assert sending.issue_send_work(issue_id=issue.pk) == 2
+    assert engine.issue_send_work(issue_id=issue.pk) == 2
 
     for message in sink.messages():
         subscriber = next(s for s in subscribers if s.email == message["To"])
         text = message.get_body(("plain",)).get_content()
-        assert sending.unsubscribe_url(subscriber.pk) in text
-        assert sending.UNSUBSCRIBE_PLACEHOLDER not in text
+        assert messages.unsubscribe_url(subscriber.pk) in text
+        assert messages.UNSUBSCRIBE_PLACEHOLDER not in text
 
 
 def test_an_address_the_batch_copy_cannot_take_as_it_is_gets_a_message_of_its_own(db, sink):
@@ -233,29 +233,29 @@ def test_an_address_the_batch_copy_cannot_take_as_it_is_gets_a_message_of_its_ow
     issue = IssueFactory()
     start_send(issue)
 
-    assert sending.issue_send_work(issue_id=issue.pk) == 2
+    assert engine.issue_send_work(issue_id=issue.pk) == 2
 
     assert sorted(sink.recipients()) == ["plain.reader@example.org", "reader@xn--bcher-kva.example"]
     for message in sink.messages():
         subscriber = plain if message["To"] == plain.email else idn
-        assert sending.unsubscribe_url(subscriber.pk) in message["List-Unsubscribe"]
+        assert messages.unsubscribe_url(subscriber.pk) in message["List-Unsubscribe"]
     assert issue.deliveries.filter(status=Delivery.Status.SENT).count() == 2
 
 
 def test_sending_costs_one_query_a_message_and_a_few_a_batch(
     db, mailoutbox, django_assert_max_num_queries
 ):
-    SubscriberFactory.create_batch(2 * sending.BATCH_SIZE)
+    SubscriberFactory.create_batch(2 * engine.BATCH_SIZE)
     issue = IssueFactory()
     start_send(issue)
 
     # Per message: mark it sent. Per batch (two here, and the empty claim that ends the run):
     # claim, renew the leases, read the batch, clear the issue's error; and once a run, looking
     # for other workers' leases to wait for, and finishing the issue.
-    with django_assert_max_num_queries(2 * sending.BATCH_SIZE + 2 * 14 + 1):
-        sending.issue_send_work(issue_id=issue.pk)
+    with django_assert_max_num_queries(2 * engine.BATCH_SIZE + 2 * 14 + 1):
+        engine.issue_send_work(issue_id=issue.pk)
 
-    assert len(mailoutbox) == 2 * sending.BATCH_SIZE
+    assert len(mailoutbox) == 2 * engine.BATCH_SIZE
 
 
 def test_a_subscriber_who_unsubscribes_after_the_send_started_is_skipped(db, client, mailoutbox):
@@ -264,11 +264,11 @@ def test_a_subscriber_who_unsubscribes_after_the_send_started_is_skipped(db, cli
     start_send(issue)
 
     unsubscribe(client, leaving)
-    sending.issue_send_work(issue_id=issue.pk)
+    engine.issue_send_work(issue_id=issue.pk)
 
     assert [message.to for message in mailoutbox] == [[staying.email]]
     assert issue.deliveries.get(subscriber=leaving).status == Delivery.Status.SKIPPED
-    assert sending.issue_counts(issue) == {"queued": 0, "sent": 1, "failed": 0, "skipped": 1}
+    assert selectors.issue_counts(issue) == {"queued": 0, "sent": 1, "failed": 0, "skipped": 1}
     issue.refresh_from_db()
     assert issue.status == Issue.Status.SENT
 
@@ -279,10 +279,10 @@ def test_unsubscribing_takes_effect_even_for_a_batch_a_worker_has_already_claime
     staying, leaving = SubscriberFactory.create_batch(2)
     issue = IssueFactory()
     start_send(issue)
-    claims = sending.claim_batch(issue_id=issue.pk)
+    claims = engine.claim_batch(issue_id=issue.pk)
 
     unsubscribe(client, leaving)
-    sent = sending.send_batch(issue=issue, claims=claims)
+    sent = engine.send_batch(issue=issue, claims=claims)
 
     assert sent == 1
     assert [message.to for message in mailoutbox] == [[staying.email]]
@@ -301,7 +301,7 @@ def test_while_the_mail_server_is_down_deliveries_wait_and_the_issue_says_why_th
     issue = IssueFactory()
     start_send(issue)
 
-    assert sending.issue_send_work(issue_id=issue.pk) == 0
+    assert engine.issue_send_work(issue_id=issue.pk) == 0
 
     issue.refresh_from_db()
     assert issue.status == Issue.Status.SENDING
@@ -313,17 +313,17 @@ def test_while_the_mail_server_is_down_deliveries_wait_and_the_issue_says_why_th
         assert delivery.error == issue.last_error
         assert delivery.attempts == 0  # an outage costs no attempt
     # Until the retry is due, another run leaves them alone.
-    assert sending.issue_send_work(issue_id=issue.pk) == 0
+    assert engine.issue_send_work(issue_id=issue.pk) == 0
 
     with SmtpSink(port=port) as sink:
         retries_fall_due(issue)
-        assert sending.issue_send_work(issue_id=issue.pk) == 3
+        assert engine.issue_send_work(issue_id=issue.pk) == 3
 
     assert sorted(sink.recipients()) == sorted(subscriber.email for subscriber in subscribers)
     issue.refresh_from_db()
     assert issue.status == Issue.Status.SENT
     assert issue.last_error == ""
-    assert sending.issue_counts(issue)["sent"] == 3
+    assert selectors.issue_counts(issue)["sent"] == 3
 
 
 def test_a_long_outage_fails_no_delivery(db, settings):
@@ -333,13 +333,13 @@ def test_a_long_outage_fails_no_delivery(db, settings):
     issue = IssueFactory()
     start_send(issue)
 
-    for _ in range(sending.MAX_ATTEMPTS + 2):
-        sending.issue_send_work(issue_id=issue.pk)
+    for _ in range(engine.MAX_ATTEMPTS + 2):
+        engine.issue_send_work(issue_id=issue.pk)
         retries_fall_due(issue)
 
-    assert sending.issue_counts(issue) == {"queued": 2, "sent": 0, "failed": 0, "skipped": 0}
+    assert selectors.issue_counts(issue) == {"queued": 2, "sent": 0, "failed": 0, "skipped": 0}
     with SmtpSink(port=port) as sink:
-        sending.issue_send_work(issue_id=issue.pk)
+        engine.issue_send_work(issue_id=issue.pk)
     assert len(sink.received) == 2
 
 
@@ -350,25 +350,25 @@ def test_a_recipient_the_server_keeps_deferring_fails_after_max_attempts_with_it
     start_send(issue)
     delivery = issue.deliveries.get(subscriber=busy)
 
-    for attempt in range(1, sending.MAX_ATTEMPTS):
+    for attempt in range(1, engine.MAX_ATTEMPTS):
         before = timezone.now()
-        sending.issue_send_work(issue_id=issue.pk)
+        engine.issue_send_work(issue_id=issue.pk)
         delivery.refresh_from_db()
         assert delivery.status == Delivery.Status.QUEUED
         assert delivery.attempts == attempt
-        assert delivery.next_attempt_at >= before + sending.backoff(attempt)
+        assert delivery.next_attempt_at >= before + engine.backoff(attempt)
         assert "451 4.2.0 Mailbox busy" in delivery.error
         retries_fall_due(issue)
-    sending.issue_send_work(issue_id=issue.pk)
+    engine.issue_send_work(issue_id=issue.pk)
 
     delivery.refresh_from_db()
     assert delivery.status == Delivery.Status.FAILED
-    assert delivery.attempts == sending.MAX_ATTEMPTS
+    assert delivery.attempts == engine.MAX_ATTEMPTS
     assert "451 4.2.0 Mailbox busy" in delivery.error
     assert sink.recipients() == [accepted.email]
     issue.refresh_from_db()
     assert issue.status == Issue.Status.SENT
-    assert sending.issue_counts(issue) == {"queued": 0, "sent": 1, "failed": 1, "skipped": 0}
+    assert selectors.issue_counts(issue) == {"queued": 0, "sent": 1, "failed": 1, "skipped": 0}
 
 
 def test_a_recipient_the_server_refuses_for_good_fails_at_once(db, sink):
@@ -377,7 +377,7 @@ def test_a_recipient_the_server_refuses_for_good_fails_at_once(db, sink):
     issue = IssueFactory()
     start_send(issue)
 
-    sending.issue_send_work(issue_id=issue.pk)
+    engine.issue_send_work(issue_id=issue.pk)
 
     delivery = issue.deliveries.get()
     assert delivery.status == Delivery.Status.FAILED
@@ -393,7 +393,7 @@ def test_a_server_closing_the_channel_421_is_an_outage_that_costs_no_attempt(db,
     issue = IssueFactory()
     start_send(issue)
 
-    sending.issue_send_work(issue_id=issue.pk)
+    engine.issue_send_work(issue_id=issue.pk)
 
     delivery = issue.deliveries.get()
     assert delivery.status == Delivery.Status.QUEUED
@@ -412,13 +412,13 @@ def test_deliveries_claimed_by_a_worker_that_died_wait_for_the_lease_then_anothe
     SubscriberFactory.create_batch(3)
     issue = IssueFactory()
     start_send(issue)
-    assert len(sending.claim_batch(issue_id=issue.pk)) == 3  # ... and the worker dies
-    assert sending.claim_batch(issue_id=issue.pk) == {}
+    assert len(engine.claim_batch(issue_id=issue.pk)) == 3  # ... and the worker dies
+    assert engine.claim_batch(issue_id=issue.pk) == {}
     began = time.monotonic()
 
     # Another worker finds nothing else to send: it waits for the lease rather than leaving
     # the batch to a successor deferred beyond it.
-    assert sending.issue_send_work(issue_id=issue.pk) == 3
+    assert engine.issue_send_work(issue_id=issue.pk) == 3
 
     assert time.monotonic() - began < 1 + 2
     assert len(mailoutbox) == 3
@@ -434,17 +434,17 @@ def test_a_worker_waiting_for_leases_stops_when_it_sees_their_worker_sending(
     SubscriberFactory.create_batch(3)
     issue = IssueFactory()
     start_send(issue)
-    alive = sending.claim_batch(issue_id=issue.pk)
+    alive = engine.claim_batch(issue_id=issue.pk)
 
     def meanwhile_the_other_worker_sends_one(seconds):
         first = min(alive)
         Delivery.objects.filter(pk=first).update(status=Delivery.Status.SENT, lease_until=None)
         alive.pop(first, None)
 
-    monkeypatch.setattr(sending.time, "sleep", meanwhile_the_other_worker_sends_one)
+    monkeypatch.setattr(engine.time, "sleep", meanwhile_the_other_worker_sends_one)
     began = time.monotonic()
 
-    assert sending.issue_send_work(issue_id=issue.pk) == 0
+    assert engine.issue_send_work(issue_id=issue.pk) == 0
 
     assert time.monotonic() - began < 2  # not the lease: the other worker sends its own batch
     assert mailoutbox == []
@@ -458,21 +458,21 @@ def test_a_worker_waits_at_most_one_lease_for_leases_their_worker_keeps_renewing
     SubscriberFactory.create_batch(3)
     issue = IssueFactory()
     start_send(issue)
-    slow = sending.claim_batch(issue_id=issue.pk)
+    slow = engine.claim_batch(issue_id=issue.pk)
     sleep = time.sleep
 
     def meanwhile_the_other_worker_renews(seconds):
         sleep(seconds)
-        assert sending._renew_leases(slow) == 3
+        assert engine._renew_leases(slow) == 3
 
-    monkeypatch.setattr(sending.time, "sleep", meanwhile_the_other_worker_renews)
+    monkeypatch.setattr(engine.time, "sleep", meanwhile_the_other_worker_renews)
     began = time.monotonic()
 
-    assert sending.issue_send_work(issue_id=issue.pk) == 0
+    assert engine.issue_send_work(issue_id=issue.pk) == 0
 
     assert time.monotonic() - began < 1 + 2  # one lease, and the other worker carries on
     assert mailoutbox == []
-    assert sending.send_batch(issue=issue, claims=slow) == 3  # still the other worker's
+    assert engine.send_batch(issue=issue, claims=slow) == 3  # still the other worker's
 
 
 def test_a_worker_whose_lease_ran_out_skips_what_another_worker_took_over(db, settings, mailoutbox):
@@ -480,11 +480,11 @@ def test_a_worker_whose_lease_ran_out_skips_what_another_worker_took_over(db, se
     SubscriberFactory.create_batch(3)
     issue = IssueFactory()
     start_send(issue)
-    slow = sending.claim_batch(issue_id=issue.pk)
+    slow = engine.claim_batch(issue_id=issue.pk)
     time.sleep(1.1)  # the slow worker's lease runs out
 
-    assert sending.issue_send_work(issue_id=issue.pk) == 3  # another worker takes over
-    assert sending.send_batch(issue=issue, claims=slow) == 0  # the slow one carries on
+    assert engine.issue_send_work(issue_id=issue.pk) == 3  # another worker takes over
+    assert engine.send_batch(issue=issue, claims=slow) == 0  # the slow one carries on
 
     assert len(mailoutbox) == 3
 
@@ -499,7 +499,7 @@ class StallingBackend(locmem.EmailBackend):
     def send_messages(self, messages):
         if StallingBackend.taken_over is None:
             time.sleep(1.1)
-            StallingBackend.taken_over = sending.claim_batch(issue_id=StallingBackend.issue_id)
+            StallingBackend.taken_over = engine.claim_batch(issue_id=StallingBackend.issue_id)
         return super().send_messages(messages)
 
 
@@ -512,17 +512,17 @@ def test_a_worker_that_stalls_mid_batch_skips_what_another_worker_took_over(
     issue = IssueFactory()
     start_send(issue)
     StallingBackend.issue_id, StallingBackend.taken_over = issue.pk, None
-    slow = sending.claim_batch(issue_id=issue.pk)
+    slow = engine.claim_batch(issue_id=issue.pk)
 
     # The message in flight during the stall goes out and is recorded; the rest are no
     # longer the slow worker's to send.
-    assert sending.send_batch(issue=issue, claims=slow) == 1
+    assert engine.send_batch(issue=issue, claims=slow) == 1
     assert len(StallingBackend.taken_over) == 3
-    assert sending.send_batch(issue=issue, claims=StallingBackend.taken_over) == 2
+    assert engine.send_batch(issue=issue, claims=StallingBackend.taken_over) == 2
 
     recipients = [message.to[0] for message in mailoutbox]
     assert len(recipients) == len(set(recipients)) == 3
-    assert sending.issue_counts(issue)["sent"] == 3
+    assert selectors.issue_counts(issue)["sent"] == 3
 
 
 @pytest.mark.skipif(
@@ -548,7 +548,7 @@ def test_two_workers_at_once_never_send_one_delivery_twice(settings, sink):
     def worker():
         try:
             start.wait()
-            sent.append(sending.issue_send_work(issue_id=issue.pk))
+            sent.append(engine.issue_send_work(issue_id=issue.pk))
         except Exception as error:
             errors.append(error)
         finally:
@@ -594,8 +594,8 @@ def test_the_sweep_starts_a_scheduled_issue_whose_time_has_passed_and_no_other(
     due = IssueFactory()
     later = IssueFactory()
     # The test task backend cannot defer, so their scheduled tasks never run.
-    sending.issue_schedule(issue=due, when=timezone.now() - timedelta(minutes=5))
-    sending.issue_schedule(issue=later, when=timezone.now() + timedelta(days=40))
+    scheduling.issue_schedule(issue=due, when=timezone.now() - timedelta(minutes=5))
+    scheduling.issue_schedule(issue=later, when=timezone.now() + timedelta(days=40))
 
     with django_capture_on_commit_callbacks(execute=True):
         call_command("newsletter_sweep", stdout=StringIO())
@@ -684,7 +684,7 @@ def test_the_sweep_leaves_a_send_alone_while_its_send_task_waits_to_run(
 def deferred_send_tasks(issue: Issue, send_tasks) -> None:
     """Send tasks were taken by workers that have been killed; their successors are deferred."""
     send_tasks.taken_by_workers_that_died()
-    run_after = timezone.now() + sending.successor_delay()
+    run_after = timezone.now() + engine.successor_delay()
     for _ in range(2):
         tasks.issue_send.using(run_after=run_after).enqueue(issue_id=issue.pk)
 
@@ -696,7 +696,7 @@ def test_the_sweep_sets_going_a_send_whose_only_waiting_tasks_are_deferred_succe
     issue = IssueFactory()
     with django_capture_on_commit_callbacks(execute=True):
         start_send(issue)
-    sending.claim_batch(issue_id=issue.pk, size=1)  # the killed worker's lease runs on
+    engine.claim_batch(issue_id=issue.pk, size=1)  # the killed worker's lease runs on
     deferred_send_tasks(issue, send_tasks)
     assert send_tasks.due() == 0
 
@@ -717,7 +717,7 @@ def test_the_sweep_leaves_deliveries_waiting_for_a_retry_to_the_deferred_success
     issue = IssueFactory()
     with django_capture_on_commit_callbacks(execute=True):
         start_send(issue)
-    issue.deliveries.update(next_attempt_at=timezone.now() + sending.SERVER_RETRY)  # an outage
+    issue.deliveries.update(next_attempt_at=timezone.now() + engine.SERVER_RETRY)  # an outage
     deferred_send_tasks(issue, send_tasks)
 
     out = StringIO()
@@ -730,7 +730,7 @@ def test_the_sweep_leaves_deliveries_waiting_for_a_retry_to_the_deferred_success
 def test_the_task_of_an_earlier_schedule_does_not_start_a_rescheduled_issue(db):
     SubscriberFactory()
     issue = IssueFactory()
-    sending.issue_schedule(issue=issue, when=timezone.now() + timedelta(days=2))
+    scheduling.issue_schedule(issue=issue, when=timezone.now() + timedelta(days=2))
 
     # The task enqueued for the first schedule comes due.
     tasks.issue_send_scheduled.call(issue_id=issue.pk)

@@ -5,7 +5,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from irlearn.newsletter import sending
+from irlearn.newsletter import scheduling
 from irlearn.newsletter.models import Delivery, Subscriber
 from tests.newsletter.factories import IssueFactory, SubscriberFactory
 
@@ -51,7 +51,7 @@ def test_an_issue_reaches_each_subscriber_with_the_unsubscribe_headers(
     issue = IssueFactory(subject="IRLearn news: June")
 
     with django_capture_on_commit_callbacks(execute=True):
-        sending.issue_send_start(issue_id=issue.pk)
+        scheduling.issue_send_start(issue_id=issue.pk)
 
     assert mailoutbox == []
     assert sorted(rcpt for e in smtp_server.envelopes for rcpt in e.rcpt_tos) == readers

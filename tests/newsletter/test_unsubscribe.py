@@ -10,7 +10,7 @@ from django.test import Client
 from freezegun import freeze_time
 from pytest_django.asserts import assertContains, assertTemplateUsed
 
-from irlearn.newsletter import sending, services
+from irlearn.newsletter import engine, messages, scheduling, selectors, services
 from irlearn.newsletter.models import ConsentRecord, Delivery, Subscriber
 from irlearn.pages.models import PrivacyPolicy
 from tests.newsletter.factories import IssueFactory, SubscriberFactory
@@ -35,7 +35,7 @@ def send_issue(django_capture_on_commit_callbacks, mailoutbox):
         issue = IssueFactory()
         already = len(mailoutbox)
         with django_capture_on_commit_callbacks(execute=True):
-            sending.issue_send_start(issue_id=issue.pk, confirm_too_soon=True)
+            scheduling.issue_send_start(issue_id=issue.pk, confirm_too_soon=True)
         return {message.to[0]: message for message in mailoutbox[already:]}
 
     return send_issue
@@ -203,7 +203,7 @@ def test_a_tampered_link_is_a_clear_400_page(client, send_issue):
 
 def test_a_confirmation_link_does_not_unsubscribe():
     subscriber = SubscriberFactory(email="ana@example.org")
-    token = CONFIRM_LINK.search(services.confirmation_message(subscriber).body).group(1)
+    token = CONFIRM_LINK.search(messages.confirmation_message(subscriber).body).group(1)
     token = token.split("/")[-2]
 
     response = one_click(f"/newsletter/unsubscribe/{token}/")
@@ -223,17 +223,17 @@ def test_unsubscribing_mid_send_skips_the_deliveries_not_yet_sent(
     SubscriberFactory(email="cat@example.org")
     first = IssueFactory()
     with django_capture_on_commit_callbacks(execute=True):
-        sending.issue_send_start(issue_id=first.pk)
+        scheduling.issue_send_start(issue_id=first.pk)
     path = unsubscribe_path(next(m for m in mailoutbox if m.to == ["ben@example.org"]))
     mailoutbox.clear()
     second = IssueFactory()
     with django_capture_on_commit_callbacks(execute=False) as queued:
-        sending.issue_send_start(issue_id=second.pk, confirm_too_soon=True)
+        scheduling.issue_send_start(issue_id=second.pk, confirm_too_soon=True)
     assert queued  # the workers are set going only once the deliveries are committed
     assert second.deliveries.count() == 3
 
     assert one_click(path).status_code == 200
-    sending.issue_send_work(issue_id=second.pk)
+    engine.issue_send_work(issue_id=second.pk)
 
     assert sorted(m.to[0] for m in mailoutbox) == ["ana@example.org", "cat@example.org"]
     statuses = dict(second.deliveries.values_list("subscriber__email", "status"))
@@ -242,7 +242,7 @@ def test_unsubscribing_mid_send_skips_the_deliveries_not_yet_sent(
         "ben@example.org": Delivery.Status.SKIPPED,
         "cat@example.org": Delivery.Status.SENT,
     }
-    assert sending.issue_counts(second)["skipped"] == 1
+    assert selectors.issue_counts(second)["skipped"] == 1
     second.refresh_from_db()
     assert second.status == second.Status.SENT
     assert leaving.deliveries.get(issue=first).status == Delivery.Status.SENT

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from irlearn.newsletter import sending
+from irlearn.newsletter.scheduling import issue_send_sweep
 from irlearn.taskresults import task_results_sweep
 
 
@@ -12,7 +12,7 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options):
-        issue_ids = sending.issue_send_sweep()
+        issue_ids = issue_send_sweep()
         if issue_ids:
             self.stdout.write(f"Set going: issue {', '.join(map(str, issue_ids))}.")
         elif options["verbosity"] > 1:
