@@ -12,11 +12,9 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import AdminTextareaWidget
 from django.contrib.auth import get_permission_codename
-from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Max
-from django.http import Http404, HttpResponse
-from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.http import HttpResponse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
@@ -41,7 +39,9 @@ from irlearn.admin_tools import (
     PublishActionsMixin,
     ReadOnlyAdmin,
     action_confirmation,
-    pk_or_404,
+    admin_page,
+    admin_page_object,
+    admin_page_path,
     preview_link,
 )
 
@@ -135,45 +135,29 @@ class CourseAdmin(PublishActionsMixin, SortableAdminMixin, HistoryAdmin):
     # The report.
 
     def get_urls(self):
-        info = f"{self.opts.app_label}_{self.opts.model_name}"
         return [
-            path(
-                "<path:object_id>/report/",
-                self.admin_site.admin_view(self.report_view),
-                name=f"{info}_report",
-            ),
-            path(
-                "<path:object_id>/report.csv",
-                self.admin_site.admin_view(self.report_csv_view),
-                name=f"{info}_report_csv",
+            admin_page_path(self, "<path:object_id>/report/", self.report_view, "report"),
+            admin_page_path(
+                self, "<path:object_id>/report.csv", self.report_csv_view, "report_csv"
             ),
             *super().get_urls(),
         ]
 
-    def _report_course(self, request, object_id):
-        course = Course.objects.filter(pk=pk_or_404(Course, object_id)).first()
-        if course is None:
-            raise Http404("No such course.")
-        if not self.has_view_permission(request, course):
-            raise PermissionDenied
-        return course
-
     def report_view(self, request, object_id):
-        course = self._report_course(request, object_id)
-        context = {
-            **self.admin_site.each_context(request),
-            "title": f"Report: {course}",
-            "subtitle": None,
-            "opts": self.opts,
-            "course": course,
-            "report": course_report(course),
-            "check_below": CHECK_BELOW_PERCENT,
-        }
-        request.current_app = self.admin_site.name
-        return TemplateResponse(request, "admin/courses/course/report.html", context)
+        course = admin_page_object(self, request, object_id)
+        return admin_page(
+            self,
+            request,
+            "admin/courses/course/report.html",
+            title=f"Report: {course}",
+            subtitle=None,
+            course=course,
+            report=course_report(course),
+            check_below=CHECK_BELOW_PERCENT,
+        )
 
     def report_csv_view(self, request, object_id):
-        course = self._report_course(request, object_id)
+        course = admin_page_object(self, request, object_id)
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         filename = f"{course.slug}-report-{timezone.localdate():%Y-%m-%d}.csv"
         response["Content-Disposition"] = f'attachment; filename="{filename}"'

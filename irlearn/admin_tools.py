@@ -4,9 +4,10 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.template.response import TemplateResponse
+from django.urls import URLPattern, path
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -124,15 +125,54 @@ def action_confirmation(
         ),
         "action",
     )
+    return admin_page(
+        model_admin,
+        request,
+        template,
+        title=title,
+        action_checkbox_name=helpers.ACTION_CHECKBOX_NAME,
+        action_field=action_field,
+        back_url=request.get_full_path(),
+        action=action,
+        objects=objects,
+        **context,
+    )
+
+
+# Pages of a model admin's own beside Django's (a course's report, the subscriber import): their
+# URLs, the object they are about, and the page in the admin's frame.
+
+
+def admin_page_path(model_admin, route: str, view, name: str) -> URLPattern:
+    """``route`` among ``model_admin``'s URLs (put it before Django's, in ``get_urls``), behind
+    the admin's login, named ``admin:<app label>_<model name>_<name>``."""
+    opts = model_admin.opts
+    return path(
+        route,
+        model_admin.admin_site.admin_view(view),
+        name=f"{opts.app_label}_{opts.model_name}_{name}",
+    )
+
+
+def admin_page_object(model_admin, request, object_id, *, permission: str = "view"):
+    """The object that an admin page's ``object_id`` names, as Django's change view finds it:
+    a 404 for an id that names none or cannot be one, PermissionDenied for a user without the
+    ``permission`` ("view", "change"...) on it."""
+    obj = model_admin.get_object(request, unquote(object_id))
+    if obj is None:
+        raise Http404(f"No {model_admin.opts.verbose_name} with that id.")
+    if not getattr(model_admin, f"has_{permission}_permission")(request, obj):
+        raise PermissionDenied
+    return obj
+
+
+def admin_page(model_admin, request, template: str, *, title: str, **context) -> TemplateResponse:
+    """``template`` in the admin's frame: the site's header, sidebar and breadcrumbs of
+    ``model_admin``'s model, under ``title``."""
     context = {
         **model_admin.admin_site.each_context(request),
         "title": title,
         "opts": model_admin.opts,
-        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-        "action_field": action_field,
-        "back_url": request.get_full_path(),
-        "action": action,
-        "objects": objects,
         **context,
     }
     request.current_app = model_admin.admin_site.name
