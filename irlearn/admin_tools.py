@@ -155,14 +155,16 @@ def admin_page_path(model_admin, route: str, view, name: str) -> URLPattern:
 
 
 def admin_page_object(model_admin, request, object_id, *, permission: str = "view"):
-    """The object that an admin page's ``object_id`` names, as Django's change view finds it:
-    a 404 for an id that names none or cannot be one, PermissionDenied for a user without the
-    ``permission`` ("view", "change"...) on it."""
+    """The object that an admin page's ``object_id`` names, found as Django's change view finds
+    it: PermissionDenied for a user without the model's ``permission`` ("view", "change"...),
+    then a 404 for an id that names no object or cannot be one. The permission is the model's,
+    not the object's: a page may answer for an object that its change form no longer edits (a
+    sent issue)."""
+    if not getattr(model_admin, f"has_{permission}_permission")(request):
+        raise PermissionDenied
     obj = model_admin.get_object(request, unquote(object_id))
     if obj is None:
         raise Http404(f"No {model_admin.opts.verbose_name} with that id.")
-    if not getattr(model_admin, f"has_{permission}_permission")(request, obj):
-        raise PermissionDenied
     return obj
 
 

@@ -12,14 +12,12 @@ import smtplib
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
-from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import FileExtensionValidator
-from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.template.defaultfilters import filesizeformat
-from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.csp import CSP
 from django.utils.formats import date_format
@@ -32,6 +30,9 @@ from irlearn.admin_tools import (
     ReadOnlyAdmin,
     SafeChangeListMixin,
     action_confirmation,
+    admin_page,
+    admin_page_object,
+    admin_page_path,
 )
 from irlearn.newsletter import scheduling, selectors, services
 from irlearn.newsletter.forms import ImportForm, IssueSendForm
@@ -163,18 +164,9 @@ class SubscriberAdmin(SafeChangeListMixin, admin.ModelAdmin):
         return super().has_delete_permission(request)
 
     def get_urls(self):
-        info = f"{self.opts.app_label}_{self.opts.model_name}"
         return [
-            path(
-                "import/",
-                self.admin_site.admin_view(self.import_view),
-                name=f"{info}_import",
-            ),
-            path(
-                "export/",
-                self.admin_site.admin_view(self.export_view),
-                name=f"{info}_export",
-            ),
+            admin_page_path(self, "import/", self.import_view, "import"),
+            admin_page_path(self, "export/", self.export_view, "export"),
             *super().get_urls(),
         ]
 
@@ -281,16 +273,15 @@ class SubscriberAdmin(SafeChangeListMixin, admin.ModelAdmin):
                     form = SubscriberImportForm()
         else:
             form = SubscriberImportForm()
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Import subscribers",
-            "opts": self.opts,
-            "form": form,
-            "report": report,
-            "invalid_shown": report.invalid[:500] if report else [],
-        }
-        request.current_app = self.admin_site.name
-        return TemplateResponse(request, "admin/newsletter/subscriber/import.html", context)
+        return admin_page(
+            self,
+            request,
+            "admin/newsletter/subscriber/import.html",
+            title="Import subscribers",
+            form=form,
+            report=report,
+            invalid_shown=report.invalid[:500] if report else [],
+        )
 
 
 @admin.register(ConsentRecord)
@@ -389,35 +380,20 @@ class IssueAdmin(SafeChangeListMixin, admin.ModelAdmin):
         return super().response_add(request, obj, post_url_continue)
 
     def get_urls(self):
-        info = f"{self.opts.app_label}_{self.opts.model_name}"
         preview = xframe_options_sameorigin(csp_override(preview_csp())(self.preview_view))
         return [
-            path(
-                "<path:object_id>/preview/",
-                self.admin_site.admin_view(preview),
-                name=f"{info}_preview",
+            admin_page_path(self, "<path:object_id>/preview/", preview, "preview"),
+            admin_page_path(
+                self, "<path:object_id>/send-test/", require_POST(self.send_test_view), "send_test"
             ),
-            path(
-                "<path:object_id>/send-test/",
-                self.admin_site.admin_view(require_POST(self.send_test_view)),
-                name=f"{info}_send_test",
-            ),
-            path(
-                "<path:object_id>/send/",
-                self.admin_site.admin_view(require_POST(self.send_view)),
-                name=f"{info}_send",
-            ),
+            admin_page_path(self, "<path:object_id>/send/", require_POST(self.send_view), "send"),
             *super().get_urls(),
         ]
 
     def _issue(self, request, object_id, *, change=False) -> Issue:
-        allowed = self.has_change_permission if change else self.has_view_permission
-        if not allowed(request):
-            raise PermissionDenied
-        issue = self.get_object(request, unquote(object_id))
-        if issue is None:
-            raise Http404("No such issue.")
-        return issue
+        return admin_page_object(
+            self, request, object_id, permission="change" if change else "view"
+        )
 
     def _change_url(self, issue):
         return reverse("admin:newsletter_issue_change", args=[issue.pk])
