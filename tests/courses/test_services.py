@@ -37,6 +37,7 @@ from tests.factories import (
     course_with_content,
     png_bytes,
 )
+from tests.races import at_once
 
 # Twelve characters without look-alikes (no 0, 1, I, L or O), in three groups of four.
 CODE = re.compile(r"^[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}$")
@@ -743,37 +744,13 @@ def test_duplicating_twice_gives_two_copies_with_distinct_slugs():
 # Races: a double click or two tabs at the same moment.
 
 
-def twice_at_once(function):
-    """Call ``function`` from two threads released together; return both results."""
-    start = threading.Barrier(2)
-    results, errors = [], []
-
-    def worker():
-        try:
-            start.wait()
-            results.append(function())
-        except Exception as error:
-            errors.append(error)
-        finally:
-            connection.close()  # each thread has a connection of its own
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert errors == []
-    assert len(results) == 2
-    return results
-
-
 @postgresql_only
 @pytest.mark.django_db(transaction=True)
 def test_two_enrolments_at_once_make_one_row():
     learner = UserFactory()
     course = CourseFactory()
 
-    first, second = twice_at_once(lambda: services.enrolment_create(user=learner, course=course))
+    first, second = at_once(lambda: services.enrolment_create(user=learner, course=course))
 
     assert first.pk == second.pk
     assert Enrolment.objects.filter(user=learner, course=course).count() == 1
@@ -786,7 +763,7 @@ def test_completing_the_last_lesson_twice_at_once_makes_one_of_each_row():
     course = course_with_content(modules=1, lessons=1, questions=0)
     lesson = course.modules.get().lessons.get()
 
-    first, second = twice_at_once(lambda: services.lesson_complete(user=learner, lesson=lesson))
+    first, second = at_once(lambda: services.lesson_complete(user=learner, lesson=lesson))
 
     assert first.pk == second.pk
     assert LessonProgress.objects.filter(user=learner, lesson=lesson).count() == 1
@@ -800,7 +777,7 @@ def test_starting_an_attempt_twice_at_once_makes_one_attempt():
     learner = UserFactory()
     module = course_with_content(modules=1, lessons=0, questions=2).modules.get()
 
-    first, second = twice_at_once(lambda: services.attempt_start(user=learner, module=module))
+    first, second = at_once(lambda: services.attempt_start(user=learner, module=module))
 
     assert first.pk == second.pk
     assert Attempt.objects.filter(user=learner, module=module).count() == 1
@@ -814,7 +791,7 @@ def test_answering_the_last_question_twice_at_once_scores_the_attempt_once():
     attempt = services.attempt_start(user=learner, module=module)
     question_id = attempt.question_ids[0]
 
-    first, second = twice_at_once(
+    first, second = at_once(
         lambda: services.answer_submit(attempt=attempt, question_id=question_id, choice="b")
     )
 

@@ -7,7 +7,6 @@ end-to-end version with worker processes that get killed is test_fault.py.
 
 import email
 import email.policy
-import threading
 import time
 from collections import Counter
 from datetime import timedelta
@@ -21,11 +20,13 @@ from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
+from freezegun import freeze_time
 
 from irlearn.newsletter import engine, messages, scheduling, selectors, tasks, tokens
 from irlearn.newsletter.models import Delivery, Issue, Subscriber
 from tests.deployment import redis_database
 from tests.newsletter.factories import IssueFactory, SubscriberFactory
+from tests.races import at_once
 from tests.smtp import SmtpSink, free_port, mailers_for_port
 
 # The sweep's tests on RQ: a Redis database of their own, emptied for each test.
@@ -481,10 +482,10 @@ def test_a_worker_whose_lease_ran_out_skips_what_another_worker_took_over(db, se
     issue = IssueFactory()
     start_send(issue)
     slow = engine.claim_batch(issue_id=issue.pk)
-    time.sleep(1.1)  # the slow worker's lease runs out
 
-    assert engine.issue_send_work(issue_id=issue.pk) == 3  # another worker takes over
-    assert engine.send_batch(issue=issue, claims=slow) == 0  # the slow one carries on
+    with freeze_time(timezone.now() + timedelta(seconds=1.1), tick=True):  # the lease runs out
+        assert engine.issue_send_work(issue_id=issue.pk) == 3  # another worker takes over
+        assert engine.send_batch(issue=issue, claims=slow) == 0  # the slow one carries on
 
     assert len(mailoutbox) == 3
 
@@ -495,10 +496,11 @@ class StallingBackend(locmem.EmailBackend):
 
     issue_id = None
     taken_over = None
+    clock = None  # freezegun's, moved on past the lease instead of sleeping
 
     def send_messages(self, messages):
         if StallingBackend.taken_over is None:
-            time.sleep(1.1)
+            StallingBackend.clock.tick(1.1)
             StallingBackend.taken_over = engine.claim_batch(issue_id=StallingBackend.issue_id)
         return super().send_messages(messages)
 
@@ -514,11 +516,12 @@ def test_a_worker_that_stalls_mid_batch_skips_what_another_worker_took_over(
     StallingBackend.issue_id, StallingBackend.taken_over = issue.pk, None
     slow = engine.claim_batch(issue_id=issue.pk)
 
-    # The message in flight during the stall goes out and is recorded; the rest are no
-    # longer the slow worker's to send.
-    assert engine.send_batch(issue=issue, claims=slow) == 1
-    assert len(StallingBackend.taken_over) == 3
-    assert engine.send_batch(issue=issue, claims=StallingBackend.taken_over) == 2
+    with freeze_time(tick=True) as StallingBackend.clock:
+        # The message in flight during the stall goes out and is recorded; the rest are no
+        # longer the slow worker's to send.
+        assert engine.send_batch(issue=issue, claims=slow) == 1
+        assert len(StallingBackend.taken_over) == 3
+        assert engine.send_batch(issue=issue, claims=StallingBackend.taken_over) == 2
 
     recipients = [message.to[0] for message in mailoutbox]
     assert len(recipients) == len(set(recipients)) == 3
@@ -542,25 +545,9 @@ def test_two_workers_at_once_never_send_one_delivery_twice(settings, sink):
     )
     issue = IssueFactory()
     start_send(issue)
-    start = threading.Barrier(2)
-    sent, errors = [], []
 
-    def worker():
-        try:
-            start.wait()
-            sent.append(engine.issue_send_work(issue_id=issue.pk))
-        except Exception as error:
-            errors.append(error)
-        finally:
-            connection.close()  # each thread has a connection of its own
+    sent = at_once(lambda: engine.issue_send_work(issue_id=issue.pk), timeout=120)
 
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-
-    assert errors == []
     received = Counter(sink.recipients())
     assert len(received) == recipients
     assert [address for address, times in received.items() if times > 1] == []
