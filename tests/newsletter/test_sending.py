@@ -460,18 +460,19 @@ def test_a_worker_waits_at_most_one_lease_for_leases_their_worker_keeps_renewing
     issue = IssueFactory()
     start_send(issue)
     slow = engine.claim_batch(issue_id=issue.pk)
-    sleep = time.sleep
 
-    def meanwhile_the_other_worker_renews(seconds):
-        sleep(seconds)
-        assert engine._renew_leases(slow) == 3
+    with freeze_time(tick=True) as clock:
 
-    monkeypatch.setattr(engine.time, "sleep", meanwhile_the_other_worker_renews)
-    began = time.monotonic()
+        def meanwhile_the_other_worker_renews(seconds):
+            clock.tick(seconds)
+            assert engine._renew_leases(slow) == 3
 
-    assert engine.issue_send_work(issue_id=issue.pk) == 0
+        monkeypatch.setattr(engine.time, "sleep", meanwhile_the_other_worker_renews)
+        began = time.monotonic()
 
-    assert time.monotonic() - began < 1 + 2  # one lease, and the other worker carries on
+        assert engine.issue_send_work(issue_id=issue.pk) == 0
+
+        assert time.monotonic() - began < 1 + 2  # one lease, and the other worker carries on
     assert mailoutbox == []
     assert engine.send_batch(issue=issue, claims=slow) == 3  # still the other worker's
 
