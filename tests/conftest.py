@@ -78,8 +78,7 @@ def site_content(db, settings, django_capture_on_commit_callbacks):
     from courses.models import Course, Lesson
     from irlearn.newsletter import scheduling
     from irlearn.newsletter.services import subscriber_subscribe
-    from tests.factories import course_with_content
-    from tests.newsletter.factories import IssueFactory, SubscriberFactory
+    from tests.factories import IssueFactory, SubscriberFactory, course_with_content
 
     call_command("seed_demo", "--no-accounts", verbosity=0)
     learner = UserFactory(full_name="Crawl Learner")

@@ -9,6 +9,7 @@ from django.utils.text import slugify
 
 from irlearn.accounts.models import User
 from irlearn.accounts.roles import CONTENT_EDITORS, SUBSCRIBER_MANAGERS
+from irlearn.newsletter.models import Issue, Subscriber
 
 PASSWORD = "a-long-test-passphrase-42"
 
@@ -234,3 +235,32 @@ def course_with_content(*, modules=2, lessons=3, questions=5, **course_fields):
         for n in range(questions):
             QuestionFactory(module=module, order=n)
     return course
+
+
+# The newsletter.
+
+
+class SubscriberFactory(factory.django.DjangoModelFactory):
+    """A confirmed subscriber."""
+
+    class Meta:
+        model = Subscriber
+
+    email = factory.Sequence(lambda n: f"reader{n}@example.org")
+    status = Subscriber.Status.SUBSCRIBED
+    confirmed_at = factory.LazyFunction(timezone.now)
+
+    class Params:
+        pending = factory.Trait(status=Subscriber.Status.PENDING, confirmed_at=None)
+        unsubscribed = factory.Trait(
+            status=Subscriber.Status.UNSUBSCRIBED,
+            unsubscribed_at=factory.LazyFunction(timezone.now),
+        )
+
+
+class IssueFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Issue
+
+    subject = factory.Sequence(lambda n: f"IRLearn news {n}")
+    body = "## New this month\n\nA new guide to **nephrostomy** and two modules on ultrasound."

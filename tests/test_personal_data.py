@@ -13,8 +13,13 @@ from irlearn.accounts.models import User
 from irlearn.newsletter import scheduling, tokens
 from irlearn.newsletter.models import ConsentRecord, Delivery, Subscriber
 from tests.dump import rows_holding
-from tests.factories import PASSWORD, SubscriberManagerFactory, SuperuserFactory
-from tests.newsletter.factories import IssueFactory, SubscriberFactory
+from tests.factories import (
+    PASSWORD,
+    IssueFactory,
+    SubscriberFactory,
+    SubscriberManagerFactory,
+    SuperuserFactory,
+)
 from tests.taskqueue import run_worker, use_database_queue
 
 pytestmark = pytest.mark.django_db

@@ -6,7 +6,7 @@ from playwright.sync_api import expect
 
 from irlearn.newsletter import scheduling
 from irlearn.newsletter.models import Subscriber
-from tests.newsletter.factories import IssueFactory
+from tests.factories import IssueFactory
 
 CONSENT = re.compile(r"^Yes, email me the IRLearn newsletter\.")
 

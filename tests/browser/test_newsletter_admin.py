@@ -2,8 +2,7 @@
 
 from playwright.sync_api import expect
 
-from tests.factories import SubscriberManagerFactory
-from tests.newsletter.factories import IssueFactory
+from tests.factories import IssueFactory, SubscriberManagerFactory
 
 
 def test_subscriber_manager_sees_the_email_preview_of_an_issue(page, password):

@@ -8,8 +8,7 @@ from pytest_django.asserts import assertContains, assertNotContains
 from irlearn.accounts.models import User
 from irlearn.newsletter.models import ConsentRecord, Subscriber, Suppression, email_hash
 from irlearn.newsletter.services import subscriber_subscribe
-from tests.factories import PASSWORD
-from tests.newsletter.factories import SubscriberFactory
+from tests.factories import PASSWORD, SubscriberFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -10,8 +10,13 @@ from pytest_django.asserts import assertContains, assertNotContains
 
 from irlearn.newsletter import services
 from irlearn.newsletter.models import ConsentRecord, Subscriber, Suppression, email_hash
-from tests.factories import ContentEditorFactory, SubscriberManagerFactory, SuperuserFactory
-from tests.newsletter.factories import IssueFactory, SubscriberFactory
+from tests.factories import (
+    ContentEditorFactory,
+    IssueFactory,
+    SubscriberFactory,
+    SubscriberManagerFactory,
+    SuperuserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 

@@ -14,8 +14,7 @@ from irlearn.newsletter.models import ConsentRecord, Subscriber
 from irlearn.newsletter.services import subscriber_erase, subscriber_unsubscribe
 from irlearn.pages.models import PrivacyPolicy
 from tests.dump import readings
-from tests.factories import SubscriberManagerFactory
-from tests.newsletter.factories import SubscriberFactory
+from tests.factories import SubscriberFactory, SubscriberManagerFactory
 
 pytestmark = pytest.mark.django_db
 

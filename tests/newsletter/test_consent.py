@@ -13,7 +13,7 @@ from pytest_django.asserts import assertContains, assertNotContains
 from irlearn.newsletter import scheduling, services
 from irlearn.newsletter.models import ConsentRecord, Subscriber
 from irlearn.pages.models import PrivacyPolicy
-from tests.newsletter.factories import IssueFactory
+from tests.factories import IssueFactory
 
 pytestmark = pytest.mark.django_db
 

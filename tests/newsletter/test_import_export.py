@@ -16,7 +16,7 @@ from pytest_django.asserts import assertContains, assertNotContains
 
 from irlearn.newsletter import services
 from irlearn.newsletter.models import ConsentRecord, Subscriber
-from tests.newsletter.factories import SubscriberFactory
+from tests.factories import SubscriberFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 from pytest_django.asserts import assertContains, assertNotContains
 
 from irlearn.newsletter.models import Delivery, Issue
-from tests.newsletter.factories import IssueFactory, SubscriberFactory
+from tests.factories import IssueFactory, SubscriberFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ from django.core import signing
 
 from irlearn.newsletter import tokens
 from irlearn.newsletter.models import ConsentRecord
-from tests.newsletter.factories import SubscriberFactory
+from tests.factories import SubscriberFactory
 
 pytestmark = pytest.mark.django_db
 

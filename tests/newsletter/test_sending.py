@@ -25,7 +25,7 @@ from freezegun import freeze_time
 from irlearn.newsletter import engine, messages, scheduling, selectors, tasks, tokens
 from irlearn.newsletter.models import Delivery, Issue, Subscriber
 from tests.deployment import redis_database
-from tests.newsletter.factories import IssueFactory, SubscriberFactory
+from tests.factories import IssueFactory, SubscriberFactory
 from tests.races import at_once
 from tests.smtp import SmtpSink, free_port, mailers_for_port
 

@@ -7,7 +7,7 @@ import pytest
 
 from irlearn.newsletter import scheduling
 from irlearn.newsletter.models import Delivery, Subscriber
-from tests.newsletter.factories import IssueFactory, SubscriberFactory
+from tests.factories import IssueFactory, SubscriberFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -12,8 +12,7 @@ from pytest_django.asserts import assertContains, assertNotContains, assertRedir
 from irlearn.newsletter.models import ConsentRecord, Subscriber
 from irlearn.newsletter.services import CONSENT_WORDING, subscriber_erase
 from irlearn.pages.models import PrivacyPolicy
-from tests.factories import ProcedureFactory, SubscriberManagerFactory
-from tests.newsletter.factories import SubscriberFactory
+from tests.factories import ProcedureFactory, SubscriberFactory, SubscriberManagerFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from pytest_django.asserts import assertContains, assertTemplateUsed
 from irlearn.newsletter import engine, messages, scheduling, selectors, services
 from irlearn.newsletter.models import ConsentRecord, Delivery, Subscriber
 from irlearn.pages.models import PrivacyPolicy
-from tests.newsletter.factories import IssueFactory, SubscriberFactory
+from tests.factories import IssueFactory, SubscriberFactory
 
 pytestmark = pytest.mark.django_db
 
