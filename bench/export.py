@@ -18,6 +18,7 @@ count the CSV lines after the header. PostgreSQL only.
 """
 
 import argparse
+import functools
 import json
 import os
 import resource
@@ -33,20 +34,15 @@ ROOT = Path(__file__).resolve().parents[1]
 if sys.path[0] == str(Path(__file__).resolve().parent):
     sys.path[0] = str(ROOT)
 
-from bench.newsletter import (  # noqa: E402 (after the path is set)
-    Processes,
-    base_environment,
-    prepare,
-    setup_django,
-    start_process,
-)
+from bench import common  # noqa: E402 (after the path is set)
+from bench.common import Processes, base_environment, setup_django, start_process  # noqa: E402
+from bench.newsletter import prepare  # noqa: E402
 
 EXPORT_URL = "/admin/newsletter/subscriber/export/"
 STAFF_EMAIL = "bench-export@irlearn.localhost"
 
 
-def log(text: str) -> None:
-    print(f"[export] {text}", flush=True)
+log = functools.partial(common.log, tag="export")
 
 
 def max_rss_kb() -> int:

@@ -12,7 +12,6 @@ import os
 import re
 import secrets
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -23,7 +22,7 @@ from contextlib import suppress
 from pathlib import Path
 from urllib.parse import urlencode
 
-from bench.procfs import cpu_seconds, status_kb
+from bench.common import cpu_seconds, free_port, log, status_kb
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 WRK_SCRIPT = Path(__file__).resolve().parent / "wrk" / "report.lua"
@@ -52,10 +51,6 @@ BARE_URL = "/bench/bare/"
 BARE_LOGGED_IN_URL = "/bench/bare-logged-in/"
 
 _started: list[subprocess.Popen] = []
-
-
-def log(message: str) -> None:
-    print(message, flush=True)
 
 
 # --- processes -----------------------------------------------------------------------------------
@@ -100,12 +95,6 @@ def stop(process: subprocess.Popen, timeout: float = 15) -> None:
 def stop_all() -> None:
     for process in reversed(list(_started)):
         stop(process)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def log_tail(process: subprocess.Popen, lines: int = 30) -> str:

@@ -9,12 +9,12 @@ newsletter and task tables are emptied before each size. For each size the scrip
 confirmed subscribers (each with its "given" and "confirmed" consent records), starts an SMTP
 sink (aiosmtpd in a process of its own, counting what it accepts) and NEWSLETTER_SEND_TASKS
 ``manage.py db_worker`` processes with production settings, then starts the send the way the
-admin's "Send now" does (``sending.issue_send_start``) and waits until every delivery is sent.
+admin's "Send now" does (``scheduling.issue_send_start``) and waits until every delivery is sent.
 
 It reports the wall time from the start of the send (delivery rows included) to the last
 delivery marked sent, messages per second, and each worker's peak memory (VmHWM, sampled from
 /proc until the worker is stopped). Beside it, the ceiling: a plain smtplib loop over one
-connection to the same sink sending the very messages the workers send (``sending.BatchTemplate``:
+connection to the same sink sending the very messages the workers send (``messages.BatchTemplate``:
 the issue serialised once per batch, each recipient's address, link and Message-ID put in), with
 no database; and, on a sample, the same loop with each message serialised on its own by the email
 package, as the workers did before (for comparison).
@@ -28,18 +28,16 @@ long and reports it as a partial send ("finished": false).
 
 import argparse
 import contextlib
-import ctypes
+import functools
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 # Run as a script, Python puts bench/ first on the path: put the project there instead, so that
@@ -47,7 +45,18 @@ ROOT = Path(__file__).resolve().parents[1]
 if sys.path[0] == str(Path(__file__).resolve().parent):
     sys.path[0] = str(ROOT)
 
-from bench.procfs import cpu_seconds, status_kb  # noqa: E402 (after the path is set)
+from bench import common  # noqa: E402 (after the path is set)
+from bench.common import (  # noqa: E402
+    Processes,
+    base_environment,
+    cpu_seconds,
+    free_port,
+    setup_django,
+    start_process,
+    status_kb,
+)
+
+log = functools.partial(common.log, tag="newsletter")
 
 ISSUE_SUBJECT = "IRLearn newsletter: new guides to nephrostomy and varicocele embolisation"
 ISSUE_BODY = """\
@@ -84,61 +93,6 @@ TABLES = [
     "newsletter_suppression",
     "django_tasks_database_dbtaskresult",
 ]
-
-
-def log(text: str) -> None:
-    print(f"[newsletter] {text}", flush=True)
-
-
-# --- Django in this process --------------------------------------------------------------------
-
-
-def base_environment(database_url: str, **variables: str) -> dict[str, str]:
-    """Production-like settings shared by this process and the processes it starts."""
-    return {
-        "DATABASE_URL": database_url,
-        "DJANGO_DEBUG": "0",
-        "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY", "bench"),
-        "DJANGO_READ_DOT_ENV": "0",
-        "TASKS_BACKEND": "database",
-        **variables,
-    }
-
-
-def ensure_database(database_url: str) -> None:
-    """Create the PostgreSQL database named in the URL if it does not exist yet."""
-    parts = urlsplit(database_url)
-    if not parts.scheme.startswith("postgres"):
-        return
-    import psycopg
-    from psycopg import sql
-
-    name = parts.path.lstrip("/")
-    server = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(server, autocommit=True) as connection:
-        exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-        if not exists.fetchone():
-            log(f"creating database {name}")
-            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-
-
-def setup_django(database_url: str, **variables: str) -> None:
-    """Settings from the environment, as in production; migrate the bench's own database."""
-    ensure_database(database_url)
-    os.environ.update(base_environment(database_url, **variables))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "irlearn.settings")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-    from django.db import connection
-
-    if connection.vendor != "postgresql":
-        raise SystemExit(
-            "The newsletter benchmarks run on PostgreSQL (--database-url postgres://...)."
-        )
-
-    call_command("migrate", interactive=False, verbosity=0)
 
 
 def autovacuum_setting() -> str:
@@ -210,56 +164,6 @@ def prepare(count: int) -> float:
     return time.perf_counter() - began
 
 
-# --- Child processes ---------------------------------------------------------------------------
-
-
-def _die_with_parent() -> None:
-    """In a child, before exec: get SIGTERM should this script die without cleaning up."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
-def start_process(args, *, env=None, **kwargs) -> subprocess.Popen:
-    return subprocess.Popen(  # noqa: S603 (our own commands)
-        args, cwd=ROOT, env=env, preexec_fn=_die_with_parent, **kwargs
-    )
-
-
-def stop_process(process: subprocess.Popen, *, kill: bool = False, timeout: float = 10) -> None:
-    """SIGTERM, then SIGKILL if it lingers; SIGKILL at once with ``kill``."""
-    if process.poll() is None:
-        if kill:
-            process.kill()
-        else:
-            process.terminate()
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=timeout)
-
-
-class Processes:
-    """Every child started, stopped on exit whatever happens (Ctrl-C, SIGTERM, an error)."""
-
-    def __init__(self):
-        self.running: list[subprocess.Popen] = []
-
-    def add(self, process: subprocess.Popen) -> subprocess.Popen:
-        self.running.append(process)
-        return process
-
-    def stop(self, process: subprocess.Popen, *, kill: bool = False) -> None:
-        stop_process(process, kill=kill)
-        with contextlib.suppress(ValueError):
-            self.running.remove(process)
-
-    def stop_all(self) -> None:
-        # Only after an error or an interrupt: a worker would finish its send task first.
-        for process in list(self.running):
-            self.stop(process, kill=True)
-
-
 # --- The SMTP sink (a process of its own) ------------------------------------------------------
 
 
@@ -283,9 +187,7 @@ def serve_sink() -> None:
             self.recipients += len(envelope.rcpt_tos)
             return "250 OK"
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     handler = Counter()
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
@@ -418,7 +320,7 @@ def app_send(count: int, sink: Sink, processes: Processes, tasks: int, timeout: 
     from django.db.models import Max, Min
     from django.utils import timezone
 
-    from irlearn.newsletter import sending
+    from irlearn.newsletter import scheduling, selectors
     from irlearn.newsletter.models import Delivery, Issue
 
     env = {
@@ -438,7 +340,7 @@ def app_send(count: int, sink: Sink, processes: Processes, tasks: int, timeout: 
         try:
             issue = Issue.objects.create(subject=ISSUE_SUBJECT, body=ISSUE_BODY)
             began = timezone.now()
-            sending.issue_send_start(issue_id=issue.pk, confirm_too_soon=True)
+            scheduling.issue_send_start(issue_id=issue.pk, confirm_too_soon=True)
             queued = timezone.now()
             log(f"  {count:,} deliveries queued in {(queued - began).total_seconds():.1f} s")
             finished = wait_until_sent(issue.pk, count, workers, timeout)
@@ -454,7 +356,7 @@ def app_send(count: int, sink: Sink, processes: Processes, tasks: int, timeout: 
     issue.refresh_from_db()
     deliveries = Delivery.objects.filter(issue=issue)
     span = deliveries.aggregate(first=Min("sent_at"), last=Max("sent_at"))
-    counts = sending.issue_counts(issue)
+    counts = selectors.issue_counts(issue)
     received = sink.count() - received_before
     sent = counts["sent"]
     if finished and (issue.status != Issue.Status.SENT or sent != count):
@@ -485,27 +387,23 @@ def app_send(count: int, sink: Sink, processes: Processes, tasks: int, timeout: 
 
 def ceiling_send(count: int, sink: Sink, sample: int) -> dict:
     """The plain smtplib loop over one connection: the very messages the workers send (the
-    issue serialised once per batch of sending.BATCH_SIZE, each recipient put in), without the
+    issue serialised once per batch of engine.BATCH_SIZE, each recipient put in), without the
     database. Then, on a sample, each message serialised on its own by the email package, as
     the workers did before batches were serialised once (for comparison only)."""
-    import email.policy
     import smtplib
 
-    from django.conf import settings
-    from django.core.mail import mailers
     from django.core.mail.utils import DNS_NAME
 
+    from irlearn.newsletter.engine import BATCH_SIZE
+    from irlearn.newsletter.messages import BatchTemplate, build_message
     from irlearn.newsletter.models import Issue, Subscriber
-    from irlearn.newsletter.sending import BATCH_SIZE, BatchTemplate, build_message
 
-    backend = mailers.default
     issue = Issue.objects.latest("pk")
     subscribers = list(
         Subscriber.objects.filter(status=Subscriber.Status.SUBSCRIBED)
         .order_by("pk")
         .values_list("pk", "email")[:count]
     )
-    sender = backend.prep_address(settings.DEFAULT_FROM_EMAIL)
     received_before = sink.count()
     with smtplib.SMTP(
         "127.0.0.1", sink.port, local_hostname=DNS_NAME.get_fqdn(), timeout=30
@@ -515,15 +413,16 @@ def ceiling_send(count: int, sink: Sink, sample: int) -> dict:
             if position % BATCH_SIZE == 0:
                 template = BatchTemplate(issue)
             message = template.message(pk, address)
-            smtp.sendmail(sender, [address], message.message(policy=email.policy.SMTP).as_bytes())
+            smtp.sendmail(message.sender, [message.recipient], message.as_bytes())
         seconds, cpu = time.perf_counter() - began, time.process_time() - cpu_began
 
         sampled = subscribers[:sample]
         began = time.perf_counter()
         for pk, address in sampled:
             # build_message leaves the batch copy out: the email package writes each message.
-            data = build_message(issue, pk, address).message(policy=email.policy.SMTP).as_bytes()
-            smtp.sendmail(sender, [address], data)
+            message = build_message(issue, pk, address)
+            data = message.as_bytes()
+            smtp.sendmail(message.sender, [message.recipient], data)
         on_their_own = time.perf_counter() - began
     received = sink.count() - received_before
     if received != len(subscribers) + len(sampled):

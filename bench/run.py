@@ -32,6 +32,7 @@ if str(BASE_DIR) not in sys.path:  # run as a script: make `bench` importable
     sys.path.insert(0, str(BASE_DIR))
 
 from bench import load  # noqa: E402
+from bench.common import log  # noqa: E402
 
 RESULTS_DIR = BASE_DIR / "bench" / "results"
 DATABASE = "irlearn_bench"
@@ -43,10 +44,6 @@ LOGGED_IN_RATIO = 0.3
 P95_MS = 100
 MAIL_RATIO = 0.5
 MEMORY_GROWTH = 1.3
-
-
-def log(message: str = "") -> None:
-    print(message, flush=True)
 
 
 class Steps:
