@@ -1,12 +1,16 @@
 """What the benchmark scripts share: printing, free ports, child processes, what /proc says
 about them, and Django set up on a benchmark database of its own."""
 
+import argparse
 import contextlib
 import ctypes
+import json
 import os
 import signal
 import socket
 import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -147,3 +151,47 @@ def setup_django(database_url: str, **variables: str) -> None:
         raise SystemExit("These benchmarks run on PostgreSQL (--database-url postgres://...).")
 
     call_command("migrate", interactive=False, verbosity=0)
+
+
+# --- Benchmarks run at several sizes (the newsletter send, the subscriber export) ---------------
+
+
+def add_size_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of a benchmark run at several subscriber counts on a database of its own."""
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("DATABASE_URL"),
+        help="the benchmark's own database (its newsletter tables are emptied)",
+    )
+    parser.add_argument(
+        "--sizes", default="10000,100000", help="subscriber counts, comma-separated"
+    )
+    parser.add_argument("--json", type=Path, help="write the figures here")
+
+
+def run_sizes(sizes: str, run_size: Callable[[int, Processes], dict]) -> dict[str, dict]:
+    """``run_size(count, processes)`` for each count in ``sizes`` ("1000,10000"), by count;
+    every child process is stopped whatever happens (Ctrl-C, SIGTERM, an error)."""
+    # SIGTERM (the orchestrator stopping us) unwinds like Ctrl-C, so children are stopped.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    processes = Processes()
+    results = {}
+    try:
+        for count in (int(size) for size in sizes.split(",")):
+            results[str(count)] = run_size(count, processes)
+    finally:
+        processes.stop_all()
+    return results
+
+
+def smallest_and_largest(results: dict[str, dict]) -> tuple[dict, dict] | None:
+    """The figures at the smallest and the largest size; None for a single size."""
+    if len(results) < 2:
+        return None
+    return results[min(results, key=int)], results[max(results, key=int)]
+
+
+def write_results(results: dict, path: Path | None, *, tag: str) -> None:
+    if path:
+        path.write_text(json.dumps(results, indent=2) + "\n")
+        log(f"wrote {path}", tag=tag)

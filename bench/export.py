@@ -22,7 +22,6 @@ import functools
 import json
 import os
 import resource
-import signal
 import subprocess
 import sys
 import time
@@ -35,14 +34,24 @@ if sys.path[0] == str(Path(__file__).resolve().parent):
     sys.path[0] = str(ROOT)
 
 from bench import common  # noqa: E402 (after the path is set)
-from bench.common import Processes, base_environment, setup_django, start_process  # noqa: E402
+from bench.common import (  # noqa: E402
+    Processes,
+    add_size_arguments,
+    base_environment,
+    run_sizes,
+    setup_django,
+    smallest_and_largest,
+    start_process,
+    write_results,
+)
 from bench.newsletter import prepare  # noqa: E402
 
 EXPORT_URL = "/admin/newsletter/subscriber/export/"
 STAFF_EMAIL = "bench-export@irlearn.localhost"
 
 
-log = functools.partial(common.log, tag="export")
+TAG = "export"
+log = functools.partial(common.log, tag=TAG)
 
 
 def max_rss_kb() -> int:
@@ -144,9 +153,9 @@ def run_size(count: int, processes: Processes, timeout: float) -> dict:
 
 def memory_ratio(results: dict) -> dict | None:
     """Peak memory at the largest size over that at the smallest (raw and net of setup)."""
-    if len(results) < 2:
+    if not (sizes := smallest_and_largest(results)):
         return None
-    small, large = results[min(results, key=int)], results[max(results, key=int)]
+    small, large = sizes
     return {
         "against_size": small["subscribers"],
         "raw": round(large["max_rss_kb"] / small["max_rss_kb"], 3),
@@ -158,15 +167,7 @@ def memory_ratio(results: dict) -> dict | None:
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get("DATABASE_URL"),
-        help="the benchmark's own database (its newsletter tables are emptied)",
-    )
-    parser.add_argument(
-        "--sizes", default="10000,100000", help="subscriber counts, comma-separated"
-    )
-    parser.add_argument("--json", type=Path, help="write the figures here")
+    add_size_arguments(parser)
     parser.add_argument(
         "--timeout", type=float, default=300, help="seconds allowed for one export (default: 300)"
     )
@@ -182,28 +183,20 @@ def main() -> None:
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "irlearn.settings")
         print(json.dumps(measure()), flush=True)
         return
-    # SIGTERM (the orchestrator stopping us) unwinds like Ctrl-C, so the child is stopped.
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
-    sizes = [int(size) for size in args.sizes.split(",")]
     setup_django(args.database_url)
     ensure_staff_user()
-    processes = Processes()
-    results = {}
-    try:
-        for count in sizes:
-            results[str(count)] = run_size(count, processes, args.timeout)
-    finally:
-        processes.stop_all()
+    results = run_sizes(
+        args.sizes, lambda count, processes: run_size(count, processes, args.timeout)
+    )
     if ratio := memory_ratio(results):
-        results[max(results, key=int)]["memory_ratio"] = ratio
+        large = results[max(results, key=int)]
+        large["memory_ratio"] = ratio
         log(
-            f"peak memory {max(sizes):,}/{min(sizes):,}: {ratio['raw']:.2f} raw, "
-            f"{ratio['net_of_setup']:.2f} net of Django's setup, "
+            f"peak memory {large['subscribers']:,}/{ratio['against_size']:,}: "
+            f"{ratio['raw']:.2f} raw, {ratio['net_of_setup']:.2f} net of Django's setup, "
             f"{ratio['net_of_warm_up']:.2f} net of the warm-up export"
         )
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2) + "\n")
-        log(f"wrote {args.json}")
+    write_results(results, args.json, tag=TAG)
 
 
 if __name__ == "__main__":

@@ -29,9 +29,7 @@ long and reports it as a partial send ("finished": false).
 import argparse
 import contextlib
 import functools
-import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -48,15 +46,20 @@ if sys.path[0] == str(Path(__file__).resolve().parent):
 from bench import common  # noqa: E402 (after the path is set)
 from bench.common import (  # noqa: E402
     Processes,
+    add_size_arguments,
     base_environment,
     cpu_seconds,
     free_port,
+    run_sizes,
     setup_django,
+    smallest_and_largest,
     start_process,
     status_kb,
+    write_results,
 )
 
-log = functools.partial(common.log, tag="newsletter")
+TAG = "newsletter"
+log = functools.partial(common.log, tag=TAG)
 
 ISSUE_SUBJECT = "IRLearn newsletter: new guides to nephrostomy and varicocele embolisation"
 ISSUE_BODY = """\
@@ -486,9 +489,9 @@ def run_size(count: int, processes: Processes, args) -> dict:
 
 def memory_ratio(results: dict) -> dict | None:
     """Peak worker memory at the largest size over that at the smallest."""
-    if len(results) < 2:
+    if not (sizes := smallest_and_largest(results)):
         return None
-    small, large = results[min(results, key=int)], results[max(results, key=int)]
+    small, large = sizes
     return {
         "against_size": small["subscribers"],
         "both_sends_finished": small["app"]["finished"] and large["app"]["finished"],
@@ -504,15 +507,7 @@ def memory_ratio(results: dict) -> dict | None:
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--serve-sink", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get("DATABASE_URL"),
-        help="the benchmark's own database (its newsletter tables are emptied)",
-    )
-    parser.add_argument(
-        "--sizes", default="10000,100000", help="subscriber counts, comma-separated"
-    )
-    parser.add_argument("--json", type=Path, help="write the figures here")
+    add_size_arguments(parser)
     parser.add_argument(
         "--tasks",
         type=int,
@@ -547,9 +542,6 @@ def main() -> None:
         with contextlib.suppress(KeyboardInterrupt):
             serve_sink()
         return
-    # SIGTERM (the orchestrator stopping us) unwinds like Ctrl-C, so children are stopped.
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
-    sizes = [int(size) for size in args.sizes.split(",")]
     # This process's mailer is never opened (the ceiling speaks smtplib itself); it serialises
     # messages and addresses exactly as the workers' SMTP backend does.
     setup_django(
@@ -557,22 +549,16 @@ def main() -> None:
     )
     if autovacuum_setting() != "on":
         log("note: autovacuum is off on this PostgreSQL server (the claim query plans stay stale)")
-    processes = Processes()
-    results = {}
-    try:
-        for count in sizes:
-            results[str(count)] = run_size(count, processes, args)
-    finally:
-        processes.stop_all()
+    results = run_sizes(args.sizes, lambda count, processes: run_size(count, processes, args))
     if ratio := memory_ratio(results):
-        results[max(results, key=int)]["memory_ratio"] = ratio
+        large = results[max(results, key=int)]
+        large["memory_ratio"] = ratio
         log(
-            f"worker peak memory {max(sizes):,}/{min(sizes):,}: {ratio['worker_peak_max']:.2f} "
-            f"(largest worker), {ratio['worker_peak_sum']:.2f} (all workers)"
+            f"worker peak memory {large['subscribers']:,}/{ratio['against_size']:,}: "
+            f"{ratio['worker_peak_max']:.2f} (largest worker), "
+            f"{ratio['worker_peak_sum']:.2f} (all workers)"
         )
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2) + "\n")
-        log(f"wrote {args.json}")
+    write_results(results, args.json, tag=TAG)
 
 
 if __name__ == "__main__":
