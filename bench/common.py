@@ -156,8 +156,11 @@ def setup_django(database_url: str, **variables: str) -> None:
 # --- Benchmarks run at several sizes (the newsletter send, the subscriber export) ---------------
 
 
-def add_size_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of a benchmark run at several subscriber counts on a database of its own."""
+def size_arguments(description: str, *, child: str) -> argparse.ArgumentParser:
+    """The options of a benchmark run at several subscriber counts on a database of its own,
+    and ``child`` ("--measure"), hidden: the script run again as a child process of its own."""
+    parser = argparse.ArgumentParser(description=description.split("\n\n")[0])
+    parser.add_argument(child, action="store_true", help=argparse.SUPPRESS)
     parser.add_argument(
         "--database-url",
         default=os.environ.get("DATABASE_URL"),
@@ -167,6 +170,15 @@ def add_size_arguments(parser: argparse.ArgumentParser) -> None:
         "--sizes", default="10000,100000", help="subscriber counts, comma-separated"
     )
     parser.add_argument("--json", type=Path, help="write the figures here")
+    return parser
+
+
+def parse_size_arguments(parser: argparse.ArgumentParser, *, child: str) -> argparse.Namespace:
+    """The options; a database is required unless this is the ``child`` process."""
+    args = parser.parse_args()
+    if not getattr(args, child.removeprefix("--").replace("-", "_")) and not args.database_url:
+        parser.error("--database-url (or DATABASE_URL) is required")
+    return args
 
 
 def run_sizes(sizes: str, run_size: Callable[[int, Processes], dict]) -> dict[str, dict]:
@@ -184,14 +196,20 @@ def run_sizes(sizes: str, run_size: Callable[[int, Processes], dict]) -> dict[st
     return results
 
 
-def smallest_and_largest(results: dict[str, dict]) -> tuple[dict, dict] | None:
-    """The figures at the smallest and the largest size; None for a single size."""
-    if len(results) < 2:
-        return None
-    return results[min(results, key=int)], results[max(results, key=int)]
-
-
-def write_results(results: dict, path: Path | None, *, tag: str) -> None:
+def write_results(
+    results: dict[str, dict],
+    path: Path | None,
+    *,
+    tag: str,
+    memory_ratio: Callable[[dict, dict], tuple[dict, str]],
+) -> None:
+    """With two sizes or more, put ``memory_ratio(smallest, largest)``, the ratios of the
+    figures at the two sizes, into the largest size's figures and say what they are; then write
+    every figure to ``path`` as JSON."""
+    if len(results) >= 2:
+        small, large = results[min(results, key=int)], results[max(results, key=int)]
+        large["memory_ratio"], described = memory_ratio(small, large)
+        log(f"{large['subscribers']:,}/{small['subscribers']:,}: {described}", tag=tag)
     if path:
         path.write_text(json.dumps(results, indent=2) + "\n")
         log(f"wrote {path}", tag=tag)

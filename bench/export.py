@@ -17,7 +17,6 @@ matches no row (every module and template the export needs already loaded). Rows
 count the CSV lines after the header. PostgreSQL only.
 """
 
-import argparse
 import functools
 import json
 import os
@@ -27,20 +26,19 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
 # Run as a script, Python puts bench/ first on the path: put the project there instead, so that
 # `irlearn` and `bench` import and nothing in bench/ shadows a top-level module.
 if sys.path[0] == str(Path(__file__).resolve().parent):
-    sys.path[0] = str(ROOT)
+    sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 from bench import common  # noqa: E402 (after the path is set)
 from bench.common import (  # noqa: E402
     Processes,
-    add_size_arguments,
     base_environment,
+    parse_size_arguments,
     run_sizes,
     setup_django,
-    smallest_and_largest,
+    size_arguments,
     start_process,
     write_results,
 )
@@ -151,30 +149,26 @@ def run_size(count: int, processes: Processes, timeout: float) -> dict:
     }
 
 
-def memory_ratio(results: dict) -> dict | None:
+def memory_ratio(small: dict, large: dict) -> tuple[dict, str]:
     """Peak memory at the largest size over that at the smallest (raw and net of setup)."""
-    if not (sizes := smallest_and_largest(results)):
-        return None
-    small, large = sizes
-    return {
+    ratio = {
         "against_size": small["subscribers"],
         "raw": round(large["max_rss_kb"] / small["max_rss_kb"], 3),
         "net_of_setup": round(large["net_of_setup_kb"] / max(small["net_of_setup_kb"], 1), 3),
         "net_of_warm_up": round(large["net_of_warm_up_kb"] / max(small["net_of_warm_up_kb"], 1), 3),
     }
+    return ratio, (
+        f"peak memory {ratio['raw']:.2f} raw, {ratio['net_of_setup']:.2f} net of Django's "
+        f"setup, {ratio['net_of_warm_up']:.2f} net of the warm-up export"
+    )
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
-    add_size_arguments(parser)
+    parser = size_arguments(__doc__, child="--measure")
     parser.add_argument(
         "--timeout", type=float, default=300, help="seconds allowed for one export (default: 300)"
     )
-    args = parser.parse_args()
-    if not args.measure and not args.database_url:
-        parser.error("--database-url (or DATABASE_URL) is required")
-    return args
+    return parse_size_arguments(parser, child="--measure")
 
 
 def main() -> None:
@@ -188,15 +182,7 @@ def main() -> None:
     results = run_sizes(
         args.sizes, lambda count, processes: run_size(count, processes, args.timeout)
     )
-    if ratio := memory_ratio(results):
-        large = results[max(results, key=int)]
-        large["memory_ratio"] = ratio
-        log(
-            f"peak memory {large['subscribers']:,}/{ratio['against_size']:,}: "
-            f"{ratio['raw']:.2f} raw, {ratio['net_of_setup']:.2f} net of Django's setup, "
-            f"{ratio['net_of_warm_up']:.2f} net of the warm-up export"
-        )
-    write_results(results, args.json, tag=TAG)
+    write_results(results, args.json, tag=TAG, memory_ratio=memory_ratio)
 
 
 if __name__ == "__main__":

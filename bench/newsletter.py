@@ -26,7 +26,6 @@ count; 100,000 messages take it several minutes); ``--timeout`` stops a send tha
 long and reports it as a partial send ("finished": false).
 """
 
-import argparse
 import contextlib
 import functools
 import os
@@ -37,22 +36,21 @@ import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
 # Run as a script, Python puts bench/ first on the path: put the project there instead, so that
 # `irlearn` and `bench` import and nothing in bench/ shadows a top-level module.
 if sys.path[0] == str(Path(__file__).resolve().parent):
-    sys.path[0] = str(ROOT)
+    sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 from bench import common  # noqa: E402 (after the path is set)
 from bench.common import (  # noqa: E402
     Processes,
-    add_size_arguments,
     base_environment,
     cpu_seconds,
     free_port,
+    parse_size_arguments,
     run_sizes,
     setup_django,
-    smallest_and_largest,
+    size_arguments,
     start_process,
     status_kb,
     write_results,
@@ -487,12 +485,9 @@ def run_size(count: int, processes: Processes, args) -> dict:
     }
 
 
-def memory_ratio(results: dict) -> dict | None:
+def memory_ratio(small: dict, large: dict) -> tuple[dict, str]:
     """Peak worker memory at the largest size over that at the smallest."""
-    if not (sizes := smallest_and_largest(results)):
-        return None
-    small, large = sizes
-    return {
+    ratio = {
         "against_size": small["subscribers"],
         "both_sends_finished": small["app"]["finished"] and large["app"]["finished"],
         "worker_peak_max": round(
@@ -502,12 +497,14 @@ def memory_ratio(results: dict) -> dict | None:
             large["app"]["worker_peak_kb_sum"] / small["app"]["worker_peak_kb_sum"], 3
         ),
     }
+    return ratio, (
+        f"worker peak memory {ratio['worker_peak_max']:.2f} (largest worker), "
+        f"{ratio['worker_peak_sum']:.2f} (all workers)"
+    )
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--serve-sink", action="store_true", help=argparse.SUPPRESS)
-    add_size_arguments(parser)
+    parser = size_arguments(__doc__, child="--serve-sink")
     parser.add_argument(
         "--tasks",
         type=int,
@@ -530,10 +527,7 @@ def parse_args():
     parser.add_argument(
         "--timeout", type=float, default=900, help="seconds allowed for one send (default: 900)"
     )
-    args = parser.parse_args()
-    if not args.serve_sink and not args.database_url:
-        parser.error("--database-url (or DATABASE_URL) is required")
-    return args
+    return parse_size_arguments(parser, child="--serve-sink")
 
 
 def main() -> None:
@@ -550,15 +544,7 @@ def main() -> None:
     if autovacuum_setting() != "on":
         log("note: autovacuum is off on this PostgreSQL server (the claim query plans stay stale)")
     results = run_sizes(args.sizes, lambda count, processes: run_size(count, processes, args))
-    if ratio := memory_ratio(results):
-        large = results[max(results, key=int)]
-        large["memory_ratio"] = ratio
-        log(
-            f"worker peak memory {large['subscribers']:,}/{ratio['against_size']:,}: "
-            f"{ratio['worker_peak_max']:.2f} (largest worker), "
-            f"{ratio['worker_peak_sum']:.2f} (all workers)"
-        )
-    write_results(results, args.json, tag=TAG)
+    write_results(results, args.json, tag=TAG, memory_ratio=memory_ratio)
 
 
 if __name__ == "__main__":
