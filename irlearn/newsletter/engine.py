@@ -111,10 +111,6 @@ def issue_send_work(*, issue_id: int) -> int:
     return sent
 
 
-def _deliveries(issue_id: int):
-    return Delivery.objects.filter(issue_id=issue_id)
-
-
 def claim_batch(*, issue_id: int, size: int = BATCH_SIZE) -> dict[int, int]:
     """Lease up to ``size`` deliveries to this worker; no two workers get the same one.
 
@@ -125,7 +121,7 @@ def claim_batch(*, issue_id: int, size: int = BATCH_SIZE) -> dict[int, int]:
     now = timezone.now()
     with transaction.atomic():
         ids = list(
-            _deliveries(issue_id)
+            Delivery.objects.of_issue(issue_id)
             .claimable(now)
             .select_for_update(skip_locked=True)
             .order_by("pk")
@@ -159,7 +155,7 @@ def claim_when_leases_end(*, issue_id: int) -> dict[int, int]:
     while time.monotonic() < give_up:
         now = timezone.now()
         left = (
-            _deliveries(issue_id)
+            Delivery.objects.of_issue(issue_id)
             .sendable(now)
             .aggregate(queued=Count("pk"), lease_ends=Min("lease_until"))
         )

@@ -54,6 +54,9 @@ class IssueQuerySet(models.QuerySet):
 
 
 class DeliveryQuerySet(models.QuerySet):
+    def of_issue(self, issue_id: int):
+        return self.filter(issue_id=issue_id)
+
     def queued(self):
         return self.filter(status=self.model.Status.QUEUED)
 

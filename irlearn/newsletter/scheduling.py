@@ -110,4 +110,4 @@ def _needs_send_tasks(issue_id: int) -> bool:
         return False
     if not deferred:
         return True
-    return Delivery.objects.filter(issue_id=issue_id).sendable(timezone.now()).exists()
+    return Delivery.objects.of_issue(issue_id).sendable(timezone.now()).exists()

@@ -13,7 +13,7 @@ from irlearn.newsletter.models import Issue, Subscriber
 
 @task
 def email_confirmation_send(*, subscriber_id: int) -> None:
-    subscriber = Subscriber.objects.filter(pk=subscriber_id).exclude(email=None).first()
+    subscriber = Subscriber.objects.not_erased().filter(pk=subscriber_id).first()
     if subscriber and not subscriber.is_subscribed:
         confirmation_message(subscriber).send()
 
