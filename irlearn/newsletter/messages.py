@@ -36,6 +36,8 @@ POLICY = email.policy.SMTP.clone(max_line_length=MAX_LINE_LENGTH)
 # Stands in for each recipient's unsubscribe address in bodies rendered once for a whole batch:
 # letters and digits only, so HTML escaping leaves it as it is and it can be swapped afterwards.
 UNSUBSCRIBE_PLACEHOLDER = "IRLEARNUNSUBSCRIBEURL0PLACEHOLDER"
+# Stands in for the signed id (the token) in an unsubscribe address reversed once a batch.
+SIGNED_ID_MARKER = "IRLEARNSIGNEDID0PLACEHOLDER"
 # What else differs from one message of a batch to the next, as markers in the serialised copy.
 RECIPIENT_MARKER = "irlearn-recipient-0-placeholder@example.invalid"
 MESSAGE_ID_MARKER = "<IRLEARNMESSAGEID0PLACEHOLDER@example.invalid>"
@@ -49,12 +51,11 @@ def absolute_url(path: str) -> str:
 
 
 def unsubscribe_url(subscriber_id: int) -> str:
-    return absolute_url(
-        reverse(
-            "newsletter:unsubscribe",
-            kwargs={"token": tokens.unsubscribe_token(Subscriber(pk=subscriber_id))},
-        )
-    )
+    return _unsubscribe_url(tokens.unsubscribe_token(Subscriber(pk=subscriber_id)))
+
+
+def _unsubscribe_url(token: str) -> str:
+    return absolute_url(reverse("newsletter:unsubscribe", kwargs={"token": token}))
 
 
 @functools.lru_cache(maxsize=64)
@@ -178,16 +179,18 @@ def build_message(
     *,
     message_id: str | None = None,
     bodies: tuple[str, str] | None = None,
+    link: str | None = None,
 ) -> IssueEmail:
     """The issue as sent to one subscriber, serialised on its own. ``bodies`` (from
-    render_bodies) saves rendering the templates again for every message of a batch."""
+    render_bodies) and ``link`` (its unsubscribe address) save working them out again for
+    every message of a batch."""
     return IssueEmail(
         subject=issue.subject,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=address,
         message_id=message_id
         or email.utils.make_msgid(domain=settings.NEWSLETTER_MESSAGE_ID_DOMAIN),
-        unsubscribe_url=unsubscribe_url(subscriber_id),
+        unsubscribe_url=link or unsubscribe_url(subscriber_id),
         bodies=bodies or render_bodies(issue),
     )
 
@@ -200,6 +203,12 @@ class BatchTemplate:
     def __init__(self, issue: Issue):
         self.issue = issue
         self.bodies = render_bodies(issue)
+        # The unsubscribe address resolved once; each message signs its own token into it,
+        # unless the URL pattern would write a token otherwise than as it is.
+        self.link_template = _unsubscribe_url(SIGNED_ID_MARKER)
+        sample = tokens.unsubscribe_token(Subscriber(pk=0))
+        if self.link_template.replace(SIGNED_ID_MARKER, sample) != _unsubscribe_url(sample):
+            self.link_template = None
         copy = IssueEmail(
             subject=issue.subject,
             from_email=settings.DEFAULT_FROM_EMAIL,
@@ -235,9 +244,16 @@ class BatchTemplate:
         longer = len(url) - len(UNSUBSCRIBE_PLACEHOLDER)
         return all(length + links * longer <= MAX_LINE_LENGTH for length, links in self._link_lines)
 
+    def link(self, subscriber_id: int) -> str:
+        """The subscriber's unsubscribe address, as ``unsubscribe_url`` writes it."""
+        if self.link_template is None:
+            return unsubscribe_url(subscriber_id)
+        token = tokens.unsubscribe_token(Subscriber(pk=subscriber_id))
+        return self.link_template.replace(SIGNED_ID_MARKER, token)
+
     def message(self, subscriber_id: int, address: str) -> IssueEmail:
-        message = build_message(self.issue, subscriber_id, address, bodies=self.bodies)
-        url = message.unsubscribe_url
+        url = self.link(subscriber_id)
+        message = build_message(self.issue, subscriber_id, address, bodies=self.bodies, link=url)
         if self.serialised is not None and PLAIN_ADDRESS.fullmatch(address) and self._fits(url):
             message.serialised = (
                 self.serialised.replace(UNSUBSCRIBE_PLACEHOLDER.encode(), url.encode())

@@ -5,6 +5,8 @@ The models use these as their managers (``Subscriber.objects.subscribed()``,
 module, not the other way round.
 """
 
+from collections import defaultdict
+
 from django.db import models
 from django.db.models import Count, Q
 
@@ -78,9 +80,13 @@ class DeliveryQuerySet(models.QuerySet):
         """
         if not claims:
             return self.none()  # an empty Q() would match every queued delivery
-        ours = Q()
+        # A batch claimed at once shares one or two claim numbers: one condition for each.
+        by_claim = defaultdict(list)
         for pk, claim in claims.items():
-            ours |= Q(pk=pk, attempts=claim)
+            by_claim[claim].append(pk)
+        ours = Q()
+        for claim, pks in by_claim.items():
+            ours |= Q(pk__in=pks, attempts=claim)
         return self.queued().filter(ours)
 
     def _subscribed(self) -> Q:
