@@ -23,8 +23,7 @@ ASSET_RELS = {"stylesheet", "icon", "preload", "modulepreload"}
 class Form:
     """A form on a page: where it goes, how, and its fields with their default values."""
 
-    def __init__(self, page, method, action):
-        self.page = page
+    def __init__(self, method, action):
         self.method = method
         self.action = action
         self.fields = {}
@@ -53,7 +52,7 @@ class Links(HTMLParser):
             self.assets.append(attrs["href"])
         elif tag == "form":
             action = urljoin(self.url, attrs.get("action") or self.url)
-            self._form = Form(self.url, (attrs.get("method") or "get").lower(), action)
+            self._form = Form((attrs.get("method") or "get").lower(), action)
             self.forms.append(self._form)
         elif (
             tag in ("input", "select", "textarea", "button")
@@ -140,7 +139,7 @@ def crawl_public(client):
     crawl = Crawl(client)
     crawl.follow(["/", "/procedures/", "/learn/", "/learn/my/", "/sitemap.xml"], inside="/")
     # sitemap.xml lists pages no menu links to; follow its <loc> entries too.
-    sitemap = client.get("/sitemap.xml").content.decode()
+    sitemap = crawl.get("/sitemap.xml").content.decode()
     locs = [loc.split("</loc>")[0] for loc in sitemap.split("<loc>")[1:]]
     crawl.follow([urlsplit(loc).path for loc in locs], inside="/")
     return crawl
@@ -150,8 +149,7 @@ def crawl_admin(client, user):
     """Every changelist, add, change and history page the user's admin index offers, plus the
     admin pages linked from each change page (reports, previews, delete confirmations)."""
     crawl = Crawl(client)
-    request = RequestFactory().get("/admin/")
-    request.user = user
+    request = admin_request(user)
     crawl.get("/admin/")
     checked_change = []
     for app in admin.site.get_app_list(request):
@@ -180,11 +178,19 @@ def crawl_admin(client, user):
     return crawl, checked_change
 
 
-def offered_models(user):
+def admin_request(user):
+    """A request to the admin index as ``user``: what the admin offers them is read from it."""
     request = RequestFactory().get("/admin/")
     request.user = user
-    return {
-        entry["model"]._meta.label
-        for app in admin.site.get_app_list(request)
-        for entry in app["models"]
-    }
+    return request
+
+
+def admin_entries(user):
+    """The models of the user's admin index, each with its changelist and add URLs."""
+    return [
+        entry for app in admin.site.get_app_list(admin_request(user)) for entry in app["models"]
+    ]
+
+
+def offered_models(user):
+    return {entry["model"]._meta.label for entry in admin_entries(user)}

@@ -16,12 +16,12 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 import pytest
 from django.contrib import admin
-from django.test import RequestFactory
+from django.urls import Resolver404, resolve
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from tests.crawl import crawl_admin, crawl_public
+from tests.crawl import admin_entries, crawl_admin, crawl_public
 from tests.factories import SuperuserFactory
 
 hypothesis_settings.register_profile(
@@ -174,8 +174,6 @@ def test_public_forms_and_query_parameters_never_give_a_server_error(
 
 
 def page_kind(path):
-    from django.urls import Resolver404, resolve
-
     try:
         return resolve(path).route
     except Resolver404:
@@ -188,9 +186,7 @@ def test_admin_changelist_filters_and_search_never_give_a_server_error(site_cont
     quiet_client.force_login(user)
     crawl, _ = crawl_admin(quiet_client, user)
     keys = query_keys(crawl)
-    request = RequestFactory().get("/admin/")
-    request.user = user
-    changelists = [entry for app in admin.site.get_app_list(request) for entry in app["models"]]
+    changelists = admin_entries(user)
     assert changelists
     for entry in changelists:
         path = entry["admin_url"]
