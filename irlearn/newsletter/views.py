@@ -48,7 +48,9 @@ def _too_many_from(request) -> bool:
 def _too_many_for(email: str) -> bool:
     """More than NEWSLETTER_SUBSCRIBE_LIMIT_PER_ADDRESS_PER_HOUR sign-ups an hour for one
     address, from anywhere. The cache key is a keyed hash: the address itself is not stored."""
-    digest = salted_hmac("newsletter.subscribe", normalise_email(email)).hexdigest()
+    digest = salted_hmac(
+        "newsletter.subscribe", normalise_email(email), algorithm="sha256"
+    ).hexdigest()
     return _over_limit(
         f"newsletter:subscribe:address:{digest}",
         settings.NEWSLETTER_SUBSCRIBE_LIMIT_PER_ADDRESS_PER_HOUR,
