@@ -187,6 +187,7 @@ class QuestionForm(forms.ModelForm):
             "stem",
             "image",
             "image_alt",
+            "stem_stack",
             *(f"{kind}_{letter}" for letter in "abcde" for kind in ("option", "explanation")),
             "correct",
             "learning_point",
@@ -244,7 +245,7 @@ class QuestionInline(SortableInlineAdminMixin, admin.StackedInline):
     classes = ["collapse"]
     radio_fields = {"correct": admin.HORIZONTAL}
     fieldsets = [
-        (None, {"fields": ["stem", ("image", "image_alt"), "order"]}),
+        (None, {"fields": ["stem", ("image", "image_alt"), "stem_stack", "order"]}),
         ("Options", {"fields": OPTION_FIELDS}),
         ("Answer", {"fields": ["correct", "learning_point"]}),
     ]
@@ -361,6 +362,7 @@ class LessonAdmin(ModuleChoiceMixin, SortableAdminBase, HistoryAdmin):
 @admin.register(Question)
 class QuestionAdmin(ModuleChoiceMixin, HistoryAdmin):
     form = QuestionForm
+    autocomplete_fields = ["stem_stack"]
     list_display = ["__str__", "module", "course", "correct", "updated_at"]
     list_filter = ["module__course"]
     list_select_related = ["module__course"]
@@ -369,7 +371,7 @@ class QuestionAdmin(ModuleChoiceMixin, HistoryAdmin):
     radio_fields = {"correct": admin.HORIZONTAL}
     save_on_top = True
     fieldsets = [
-        ("Question", {"fields": ["module", "stem", "image", "image_alt"]}),
+        ("Question", {"fields": ["module", "stem", "image", "image_alt", "stem_stack"]}),
         (
             "Options",
             {

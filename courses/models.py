@@ -222,6 +222,16 @@ class Question(models.Model):
     image_alt = models.CharField(
         "image alt text", max_length=300, blank=True, help_text="Required with an image."
     )
+    stem_stack = models.ForeignKey(
+        "stacks.ImageStack",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="stem image stack",
+        help_text="A scrollable CT or ultrasound case shown with the stem (beside or instead of "
+        "the image).",
+    )
     option_a = models.CharField("option A", max_length=300)
     explanation_a = models.TextField("why A is right or wrong")
     option_b = models.CharField("option B", max_length=300)

@@ -232,9 +232,11 @@ def attempt_question(request, pk, number):
     attempt = _own_attempt(request, pk)
     if not 1 <= number <= len(attempt.question_ids):
         raise Http404("No such question in this attempt.")
-    question = Question.objects.filter(
-        pk=attempt.question_ids[number - 1], module=attempt.module
-    ).first()
+    question = (
+        Question.objects.select_related("stem_stack")
+        .filter(pk=attempt.question_ids[number - 1], module=attempt.module)
+        .first()
+    )
     error = None
     if request.method == "POST":
         choice = request.POST.get("choice")

@@ -1,6 +1,7 @@
 """IRLearn settings: one module, everything that differs between deployments comes from the
 environment (see .env.example). Development-safe defaults; production secrets have none."""
 
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -50,6 +51,7 @@ INSTALLED_APPS = [
     "irlearn.accounts",
     "irlearn.pages",
     "irlearn.newsletter",
+    "irlearn.stacks",
     "procedures",
     "courses",
 ]
@@ -262,6 +264,29 @@ if env("AWS_STORAGE_BUCKET_NAME", default=""):
             MEDIA_ORIGINS.append(
                 f"https://{_s3['bucket_name']}.s3.{_s3['region_name']}.amazonaws.com"
             )
+# Image stack uploads wait here, never served, until the worker has processed them (then they
+# are deleted): they may hold patient data. On S3, a private prefix of the same bucket.
+STACK_UPLOADS_ROOT = Path(
+    env("STACK_UPLOADS_ROOT", default=str(BASE_DIR / "var" / "stack-uploads"))
+)
+STORAGES["stack_uploads"] = {
+    "BACKEND": "django.core.files.storage.FileSystemStorage",
+    "OPTIONS": {"location": STACK_UPLOADS_ROOT, "base_url": "/not-served/"},
+}
+if env("AWS_STORAGE_BUCKET_NAME", default=""):
+    STORAGES["stack_uploads"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            **STORAGES["default"]["OPTIONS"],
+            "location": "private/stack-uploads",
+            "default_acl": "private",
+            "querystring_auth": True,
+            "custom_domain": None,
+        },
+    }
+STACK_UPLOAD_MAX_BYTES = env.int("STACK_UPLOAD_MAX_BYTES", default=1024**3)
+# A processing run not heard of for this long has stopped (its worker was stopped or killed).
+STACK_PROCESSING_STALL = timedelta(minutes=env.int("STACK_PROCESSING_STALL_MINUTES", default=5))
 # Let Django serve uploads from MEDIA_ROOT (development, single-server sites). Off when a proxy
 # or S3-compatible storage serves them.
 SERVE_MEDIA = env.bool("DJANGO_SERVE_MEDIA", default=not env("AWS_STORAGE_BUCKET_NAME", default=""))

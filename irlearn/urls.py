@@ -35,6 +35,7 @@ urlpatterns = [
     path("procedures/", include("procedures.urls")),
     path("learn/", include("courses.urls")),
     path("newsletter/", include("irlearn.newsletter.urls")),
+    path("stacks/", include("irlearn.stacks.urls")),
     path("admin/", admin.site.urls),
     path(
         "sitemap.xml", sitemap, {"sitemaps": SITEMAPS}, name="django.contrib.sitemaps.views.sitemap"

@@ -40,7 +40,7 @@ class ProcedureAdmin(PublishActionsMixin, SortableAdminBase, HistoryAdmin):
     list_select_related = ["category"]
     search_fields = ["title", "abbreviation", "also_known_as", "summary"]
     prepopulated_fields = {"slug": ["title"]}
-    autocomplete_fields = ["related"]
+    autocomplete_fields = ["related", "image_stacks"]
     filter_horizontal = ["guidance"]
     readonly_fields = ["published_at", "preview_link"]
     inlines = [FigureInline]
@@ -73,6 +73,7 @@ class ProcedureAdmin(PublishActionsMixin, SortableAdminBase, HistoryAdmin):
                     "technique",
                     "guidance",
                     "imaging_guidance",
+                    "image_stacks",
                     "anaesthesia",
                     "setting",
                     "setting_notes",

@@ -87,6 +87,13 @@ class Procedure(Publishable):
     imaging_guidance = models.TextField(
         "imaging guidance notes", blank=True, help_text="Markdown: how each modality is used."
     )
+    image_stacks = models.ManyToManyField(
+        "stacks.ImageStack",
+        blank=True,
+        related_name="+",
+        verbose_name="image stacks",
+        help_text="Scrollable CT or ultrasound cases shown under 'Imaging guidance'.",
+    )
     anaesthesia = models.TextField("anaesthesia and sedation", blank=True, help_text="Markdown.")
     setting = models.CharField(max_length=20, choices=Setting, blank=True)
     setting_notes = models.TextField(blank=True, help_text="Markdown.")

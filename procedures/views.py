@@ -60,7 +60,7 @@ class ProcedureDetailView(DetailView):
         return (
             Procedure.objects.visible_to(self.request.user)
             .select_related("category")
-            .prefetch_related("guidance", "figures", "related__category")
+            .prefetch_related("guidance", "figures", "related__category", "image_stacks")
         )
 
     def get_context_data(self, **kwargs):

@@ -16,8 +16,16 @@ def _clear_cache():
 
 @pytest.fixture(autouse=True)
 def _media_root(settings, tmp_path):
-    """Files uploaded or seeded by a test go to a folder of its own, never the project's media."""
+    """Files uploaded or seeded by a test (media, image stack uploads) go to folders of its own,
+    never the project's."""
     settings.MEDIA_ROOT = tmp_path / "media"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "stack_uploads": {
+            **settings.STORAGES["stack_uploads"],
+            "OPTIONS": {"location": tmp_path / "stack-uploads", "base_url": "/not-served/"},
+        },
+    }
 
 
 @pytest.fixture(scope="session")
@@ -78,7 +86,12 @@ def site_content(db, settings, django_capture_on_commit_callbacks):
     from courses.models import Course, Lesson
     from irlearn.newsletter import scheduling
     from irlearn.newsletter.services import subscriber_subscribe
+    from django.core.files.base import ContentFile
+
+    from irlearn.stacks.models import ImageStack
+    from irlearn.stacks.processing import stack_process
     from tests.factories import IssueFactory, SubscriberFactory, course_with_content
+    from tests.stacks.conftest import ct_zip
 
     call_command("seed_demo", "--no-accounts", verbosity=0)
     learner = UserFactory(full_name="Crawl Learner")
@@ -93,6 +106,14 @@ def site_content(db, settings, django_capture_on_commit_callbacks):
     course_services.answer_submit(attempt=attempt, question_id=question.pk, choice="b")
     for other in Course.objects.exclude(pk=course.pk):
         course_services.enrolment_create(user=learner, course=other)
+    # An image stack processed from a real (synthetic) DICOM upload, shown in the course's lesson.
+    stack = ImageStack(title="Crawl stack", slug="crawl-stack", description="A test series.")
+    stack.source_file.save("series.zip", ContentFile(ct_zip(slices=3)), save=False)
+    stack.save()
+    stack_process(stack.pk)
+    lesson = Lesson.objects.filter(module__course=course).first()
+    lesson.body += "\n\n[[stack:crawl-stack]]\n"
+    lesson.save()
     # Newsletter: a pending sign-up (consent record), a subscriber, an issue with deliveries and
     # the queued send tasks in the database backend's table.
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}

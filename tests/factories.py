@@ -264,3 +264,44 @@ class IssueFactory(factory.django.DjangoModelFactory):
 
     subject = factory.Sequence(lambda n: f"IRLearn news {n}")
     body = "## New this month\n\nA new guide to **nephrostomy** and two modules on ultrasound."
+
+
+# Image stacks.
+
+
+class ImageStackFactory(factory.django.DjangoModelFactory):
+    """A stack as processing leaves it (ready, its slices recorded), without running processing:
+    for pages that show stacks. Tests of processing upload real DICOM (tests/stacks/)."""
+
+    class Meta:
+        model = "stacks.ImageStack"
+        skip_postgeneration_save = True
+
+    title = factory.Sequence(lambda n: f"Synthetic CT {n}")
+    slug = factory.LazyAttribute(lambda o: slugify(o.title))
+    modality = "CT"
+    plane = "axial"
+    description = "Axial CT of the abdomen: a dilated left renal pelvis from slice 20 to 40."
+    credit = "IRLearn"
+    is_synthetic = True
+    status = "ready"
+    generation = 1
+    attempt = 1
+    rendered_windows = ["soft-tissue", "bone"]
+    width = 512
+    height = 512
+    slice_count = 10
+    row_spacing = 0.7
+    column_spacing = 0.7
+    slice_spacing = 2.5
+    processed_at = factory.LazyFunction(timezone.now)
+
+    @factory.post_generation
+    def slices(obj, create, extracted, **kwargs):
+        if create:
+            from irlearn.stacks.models import StackSlice
+
+            StackSlice.objects.bulk_create(
+                StackSlice(stack=obj, index=i, position=i * obj.slice_spacing)
+                for i in range(obj.slice_count)
+            )

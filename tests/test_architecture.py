@@ -6,7 +6,8 @@ template tag libraries and management commands included. From them this checks t
 
 - the kernel (irlearn's own modules: content, figures, markup, page cache...) imports no app;
 - each app imports only the apps below it (ALLOWED, below): courses the procedure library,
-  the newsletter the site pages, and every app the kernel, never the other way round;
+  procedures and courses the image stacks, the newsletter the site pages, and every app the
+  kernel, never the other way round;
 - no two apps import each other, however long the way round;
 - inside an app, no two modules import each other, however long the way round.
 
@@ -29,7 +30,14 @@ KERNEL = "irlearn"
 # The project's wiring sits above everything: it may import any app, and no app imports it.
 PROJECT = "project"
 PROJECT_MODULES = {"irlearn.settings", "irlearn.urls", "irlearn.wsgi", "irlearn.asgi"}
-APPS = ["irlearn.accounts", "irlearn.pages", "irlearn.newsletter", "procedures", "courses"]
+APPS = [
+    "irlearn.accounts",
+    "irlearn.pages",
+    "irlearn.newsletter",
+    "irlearn.stacks",
+    "procedures",
+    "courses",
+]
 
 # What each app may import besides itself. The kernel imports no app. Accounts keep registries
 # (the data export, account deletion) that higher apps fill, so those apps import accounts.
@@ -39,8 +47,10 @@ APPS = ["irlearn.accounts", "irlearn.pages", "irlearn.newsletter", "procedures",
 ALLOWED = {
     KERNEL: set(),
     "irlearn.accounts": {KERNEL},
-    "procedures": {KERNEL},
-    "courses": {KERNEL, "irlearn.accounts", "procedures"},
+    # Image stacks are shown by procedures and courses, and know neither.
+    "irlearn.stacks": {KERNEL},
+    "procedures": {KERNEL, "irlearn.stacks"},
+    "courses": {KERNEL, "irlearn.accounts", "procedures", "irlearn.stacks"},
     "irlearn.pages": {KERNEL},
     "irlearn.newsletter": {KERNEL, "irlearn.accounts", "irlearn.pages"},
     PROJECT: {KERNEL, *APPS},

@@ -43,7 +43,7 @@ def production(settings, collected_static):
     root, storages = collected_static
     settings.DEBUG = False
     settings.STATIC_ROOT = root
-    settings.STORAGES = storages
+    settings.STORAGES = {**storages, "stack_uploads": settings.STORAGES["stack_uploads"]}
     settings.WHITENOISE_USE_FINDERS = False
     settings.WHITENOISE_AUTOREFRESH = False
     return settings

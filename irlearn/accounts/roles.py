@@ -8,7 +8,7 @@ SUBSCRIBER_MANAGERS = "Subscriber managers"
 
 # App labels whose models each role may add, change, delete and view in the admin.
 ROLE_APP_LABELS = {
-    CONTENT_EDITORS: ("procedures", "courses", "pages"),
+    CONTENT_EDITORS: ("procedures", "courses", "pages", "stacks"),
     SUBSCRIBER_MANAGERS: ("newsletter",),
 }
 

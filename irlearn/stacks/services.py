@@ -1,0 +1,15 @@
+"""Writes on image stacks that start background work."""
+
+from django.db import transaction
+
+from irlearn.stacks.models import ImageStack
+from irlearn.stacks.tasks import stack_process
+
+
+def stack_process_start(*, stack: ImageStack) -> None:
+    """Queue ``stack`` for processing (after an upload, or to try again), once the transaction
+    that saved its upload has committed. The task gets the stack's id, nothing else."""
+    ImageStack.objects.filter(pk=stack.pk).update(
+        status=ImageStack.State.QUEUED, error="", progress_done=0, heartbeat_at=None
+    )
+    transaction.on_commit(lambda: stack_process.enqueue(stack_id=stack.pk))
