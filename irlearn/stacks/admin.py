@@ -58,6 +58,7 @@ class ImageStackAdmin(admin.ModelAdmin):
     ]
 
     class Media:
+        css = {"all": ["stacks/admin.css"]}
         js = ["stacks/admin-status.js"]
 
     @admin.display(description="status", ordering="status")
