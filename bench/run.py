@@ -37,6 +37,7 @@ from bench.common import log  # noqa: E402
 RESULTS_DIR = BASE_DIR / "bench" / "results"
 DATABASE = "irlearn_bench"
 MAIL_DATABASE = "irlearn_bench_mail"
+STACKS_DATABASE = "irlearn_bench_stacks"
 
 # The issue's targets.
 ANONYMOUS_RATIO = 0.5
@@ -271,6 +272,18 @@ def mail_step(args, env: dict, tmp: Path) -> dict:
     return results
 
 
+def stacks_step(args, env: dict, tmp: Path) -> dict:
+    """bench/stacks.py on a database of its own."""
+    url = database_url(args.postgres, STACKS_DATABASE)
+    out = tmp / "stacks.json"
+    run(
+        [sys.executable, str(BASE_DIR / "bench" / "stacks.py"), "--database-url", url,
+         "--sizes", args.stack_sizes, "--json", str(out)],
+        env={**env, "DATABASE_URL": url},
+    )  # fmt: skip
+    return json.loads(out.read_text()) if out.exists() else {}
+
+
 # --- the summary ---------------------------------------------------------------------------------
 
 
@@ -397,6 +410,7 @@ def summary_markdown(results: dict) -> str:
         lines += [f"| {name} | {page['queries']} |" for name, page in single["pages"].items()]
         lines.append("")
     lines += mail_markdown(results.get("mail") or {})
+    lines += stacks_markdown(results.get("stacks") or {})
     lines += [
         "## What holds it back",
         "",
@@ -523,6 +537,56 @@ def mail_markdown(mail: dict) -> list[str]:
     return lines
 
 
+def stacks_markdown(stacks: dict) -> list[str]:
+    processing, lesson = stacks.get("processing"), stacks.get("lesson")
+    if not processing or not lesson:
+        return []
+    lines = [
+        "## Image stacks",
+        "",
+        "Processing a synthetic 512 × 512 CT series (two windows) in a process of its own, as the "
+        "task worker does:",
+        "",
+        "| slices | upload MB | seconds | slices/s | peak MiB | net of Django's setup MiB |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for size in sorted(processing, key=int):
+        row = processing[size]
+        lines.append(
+            f"| {row['slices']} | {row['upload_bytes'] / 1e6:.0f} | {row['seconds']:.1f} | "
+            f"{row['slices_per_second']:.0f} | {row['max_rss_kb'] / 1024:.0f} | "
+            f"{row['net_of_setup_kb'] / 1024:.1f} |"
+        )
+    growth = processing[max(processing, key=int)].get("memory_ratio")
+    if growth:
+        lines += [
+            "",
+            f"Peak memory at the largest size over the smallest: {growth['raw']:.2f} "
+            f"(target ≤ {MEMORY_GROWTH} {mark(growth['raw'] <= MEMORY_GROWTH)}); "
+            f"{growth['net_of_setup']:.2f} net of Django's setup.",
+        ]
+    lines += [
+        "",
+        "A lesson page with a stack, opened by staff (bytes before the first slice shows: the "
+        "HTML, Bootstrap, the site's and the viewer's CSS, the viewer's script and the first "
+        "slice's image):",
+        "",
+        "| slices | queries | HTML bytes | before first slice | gzipped | stack MB per window |",
+        "| ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for size in sorted(lesson, key=int):
+        row = lesson[size]
+        windows = ", ".join(f"{w} {b / 1e6:.1f}" for w, b in row["bytes_per_window"].items())
+        lines.append(
+            f"| {size} | {row['queries']} | {row['html_bytes']:,} | "
+            f"{row['before_first_slice_bytes']:,} | {row['before_first_slice_bytes_gzip']:,} | "
+            f"{windows} |"
+        )
+    counts = {row["queries"] for row in lesson.values()}
+    lines += ["", f"Same queries whatever the slice count: {mark(len(counts) == 1)}.", ""]
+    return lines
+
+
 def write_results(results: dict) -> Path:
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     for key in ("queries_small", "queries_large"):
@@ -596,11 +660,16 @@ def parse_args(argv=None):
     )
     parser.add_argument("--skip-load", action="store_true", help="no throughput runs")
     parser.add_argument("--skip-mail", action="store_true", help="no newsletter/export benchmarks")
+    parser.add_argument(
+        "--stack-sizes", help="image stack slice counts (default 100,300; quick 20,60)"
+    )
+    parser.add_argument("--skip-stacks", action="store_true", help="no image stack benchmark")
     args = parser.parse_args(argv)
     args.repeats = args.repeats or (1 if args.quick else 3)
     args.duration = args.duration or (3 if args.quick else 10)
     args.mail_sizes = args.mail_sizes or ("1000,10000" if args.quick else "10000,100000")
     args.export_sizes = args.export_sizes or ("1000,10000" if args.quick else "10000,100000")
+    args.stack_sizes = args.stack_sizes or ("20,60" if args.quick else "100,300")
     return args
 
 
@@ -621,7 +690,7 @@ def main(argv=None) -> None:
 
 
 def _main(args) -> None:
-    steps = Steps(total=6)
+    steps = Steps(total=7)
     today = datetime.date.today().isoformat()
     skipped = []
     cache_url = "locmemcache://irlearn-bench"
@@ -723,6 +792,11 @@ def _main(args) -> None:
                     for n in ("newsletter", "export")
                     if n not in results["mail"]
                 ]
+        with steps("Image stacks: processing, and a lesson with a stack"):
+            if args.skip_stacks:
+                skipped.append("image stacks (--skip-stacks)")
+            else:
+                results["stacks"] = stacks_step(args, env, tmp)
         with steps("Results"):
             results["skipped"] = skipped
             results["timings"] = dict(steps.timings)

@@ -150,15 +150,15 @@ def _zip_source(archive: zipfile.ZipFile, entries: list[zipfile.ZipInfo]) -> Sou
         headers, readers, not_dicom = [], [], []
         for number, info in enumerate(entries, start=1):
             try:
+                # Straight from the zip: only the header is read, and the dataset keeps no
+                # copy of the file (memory stays flat however many slices there are).
                 with archive.open(info) as member:
-                    data = member.read()
-            except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as error:
+                    header = pydicom.dcmread(member, stop_before_pixels=True)
+            except (zipfile.BadZipFile, NotImplementedError, RuntimeError) as error:
                 raise StackError(
                     f"File {number} in the zip could not be unpacked (the zip is damaged or "
                     "uses an encryption or compression method we cannot read)."
                 ) from error
-            try:
-                header = pydicom.dcmread(io.BytesIO(data), stop_before_pixels=True)
             except InvalidDicomError:
                 not_dicom.append(number)
                 continue
