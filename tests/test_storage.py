@@ -1,5 +1,8 @@
 """Uploads in S3-compatible storage, as a deployment with more than one web server keeps them.
 
+Image stacks too: their uploads wait under a private prefix of the bucket, and the task worker
+writes the slices' images into it.
+
 The site runs under gunicorn with the variables a deployment sets (AWS_STORAGE_BUCKET_NAME,
 AWS_S3_ENDPOINT_URL, AWS_ACCESS_KEY_ID...), read by irlearn/settings.py as in production, against
 a local S3-compatible server: moto's, started by the test on 127.0.0.1. An editor uploads a
@@ -240,3 +243,65 @@ def test_pages_may_load_images_from_wherever_the_storage_links_to(variables, tmp
     found = json.loads(manage(env, "shell", "-v", "0", "-c", LINK_ORIGIN).splitlines()[-1])
 
     assert found["origin"] in found["img-src"]
+
+
+STACK_SET_UP = """
+from tests.factories import ContentEditorFactory
+
+ContentEditorFactory(email="editor@example.org")
+"""
+
+
+def test_an_image_stack_is_processed_from_a_private_upload_into_the_bucket(
+    process_database, s3, tmp_path
+):
+    """The upload waits under a private prefix that no page links to, the worker reads it from
+    the bucket, writes the slices' images there, and deletes it; the manifest links each image
+    with a working signed link."""
+    from tests.stacks.conftest import ct_zip
+
+    env = environment(
+        process_database,
+        AWS_STORAGE_BUCKET_NAME=BUCKET,
+        AWS_S3_ENDPOINT_URL=s3.endpoint,
+        AWS_S3_REGION_NAME=REGION,
+        AWS_ACCESS_KEY_ID=ACCESS_KEY,
+        AWS_SECRET_ACCESS_KEY=SECRET_KEY,
+        AWS_CONFIG_FILE=str(tmp_path / "no-aws-config"),
+        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "no-aws-credentials"),
+        DJANGO_SECURE_SSL_REDIRECT="0",
+        DJANGO_SECURE_COOKIES="0",
+        DJANGO_ALLOWED_HOSTS="127.0.0.1",
+    )
+    manage(env, "shell", "-v", "0", "-c", STACK_SET_UP)
+    series = ct_zip(slices=4, size=48)
+    with WebServer(env, tmp_path / "gunicorn.log") as server:
+        editor = log_in_to_the_admin(server, "editor@example.org")
+        add = editor.get(f"{server.url}/admin/stacks/imagestack/add/")
+        page = editor.submit(
+            add,
+            "#imagestack_form",
+            {
+                "title": "Hydronephrosis",
+                "slug": "hydronephrosis",
+                "description": "Axial CT of a dilated kidney.",
+                "window_keys": "soft-tissue",
+            },
+            files={"source_file": ("Patient_Name.zip", series)},
+            button=("_save", "Save"),
+        )
+        saved(page)
+        waiting = bucket_objects(s3, "private/stack-uploads/")
+        assert list(waiting.values()) == [series]
+        assert "Patient_Name" not in next(iter(waiting)), "uploads are stored under random names"
+
+        manage(env, "db_worker", "--batch", "--no-startup-delay", timeout=120)
+
+        assert bucket_objects(s3, "private/") == {}, "the upload is deleted once processed"
+        images = bucket_objects(s3, "stacks/")
+        assert len(images) == 4 and all(key.endswith(".webp") for key in images)
+        status = editor.get(f"{server.url}/admin/stacks/imagestack/1/status/")
+        assert json.loads(status.text)["status"] == "ready"
+        change = editor.get(f"{server.url}/admin/stacks/imagestack/1/change/")
+        first = next(key for key in images if key.endswith("/0000.webp"))
+        assert_served_from_the_bucket(change, s3, first, images[first])
