@@ -68,10 +68,9 @@ def s3():
     server.stop()
 
 
-@pytest.fixture
-def site(process_database, s3, tmp_path):
-    """The site under gunicorn, its uploads in the bucket; returns (server, ids and URLs)."""
-    env = environment(
+def s3_environment(process_database, s3, tmp_path) -> dict[str, str]:
+    """The variables of a deployment whose uploads are in the test's bucket."""
+    return environment(
         process_database,
         AWS_STORAGE_BUCKET_NAME=BUCKET,
         AWS_S3_ENDPOINT_URL=s3.endpoint,
@@ -86,6 +85,12 @@ def site(process_database, s3, tmp_path):
         DJANGO_SECURE_COOKIES="0",
         DJANGO_ALLOWED_HOSTS="127.0.0.1",
     )
+
+
+@pytest.fixture
+def site(process_database, s3, tmp_path):
+    """The site under gunicorn, its uploads in the bucket; returns (server, ids and URLs)."""
+    env = s3_environment(process_database, s3, tmp_path)
     content = json.loads(manage(env, "shell", "-v", "0", "-c", SET_UP).splitlines()[-1])
     with WebServer(env, tmp_path / "gunicorn.log") as server:
         yield server, content
@@ -260,19 +265,7 @@ def test_an_image_stack_is_processed_from_a_private_upload_into_the_bucket(
     with a working signed link."""
     from tests.stacks.conftest import ct_zip
 
-    env = environment(
-        process_database,
-        AWS_STORAGE_BUCKET_NAME=BUCKET,
-        AWS_S3_ENDPOINT_URL=s3.endpoint,
-        AWS_S3_REGION_NAME=REGION,
-        AWS_ACCESS_KEY_ID=ACCESS_KEY,
-        AWS_SECRET_ACCESS_KEY=SECRET_KEY,
-        AWS_CONFIG_FILE=str(tmp_path / "no-aws-config"),
-        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "no-aws-credentials"),
-        DJANGO_SECURE_SSL_REDIRECT="0",
-        DJANGO_SECURE_COOKIES="0",
-        DJANGO_ALLOWED_HOSTS="127.0.0.1",
-    )
+    env = s3_environment(process_database, s3, tmp_path)
     manage(env, "shell", "-v", "0", "-c", STACK_SET_UP)
     series = ct_zip(slices=4, size=48)
     with WebServer(env, tmp_path / "gunicorn.log") as server:
