@@ -240,6 +240,7 @@ class LessonInline(SortableInlineAdminMixin, admin.TabularInline):
 class QuestionInline(SortableInlineAdminMixin, admin.StackedInline):
     model = Question
     form = QuestionForm
+    autocomplete_fields = ["stem_stack"]
     extra = 0
     show_change_link = True
     classes = ["collapse"]
