@@ -184,10 +184,12 @@ class QuestionForm(forms.ModelForm):
         model = Question
         fields = [
             "module",
+            "kind",
             "stem",
             "image",
             "image_alt",
             "stem_stack",
+            "explanation",
             *(f"{kind}_{letter}" for letter in "abcde" for kind in ("option", "explanation")),
             "correct",
             "learning_point",
@@ -209,6 +211,34 @@ class QuestionForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
+        kind = cleaned.get("kind", self.instance.kind) or Question.Kind.SBA
+        if kind == Question.Kind.SBA:
+            self._require_options(cleaned)
+        else:
+            self._require_image_answer(cleaned)
+        return cleaned
+
+    def _require_image_answer(self, cleaned):
+        if "stem_stack" in self.fields and not cleaned.get("stem_stack"):
+            self.add_error("stem_stack", "Questions answered on images need a stem image stack.")
+        if "explanation" in self.fields and not cleaned.get("explanation"):
+            self.add_error("explanation", "Explain the keyed target and route.")
+        # Options belong to single best answer questions only.
+        for letter in self.instance.LETTERS:
+            cleaned[f"option_{letter}"] = cleaned[f"explanation_{letter}"] = ""
+        cleaned["correct"] = ""
+
+    def _require_options(self, cleaned):
+        for letter in "abcd":
+            for kind, message in (
+                ("option", OPTIONS_REQUIRED),
+                ("explanation", EXPLANATION_REQUIRED),
+            ):
+                name = f"{kind}_{letter}"
+                if name in self.fields and not cleaned.get(name) and name not in self.errors:
+                    self.add_error(name, message)
+        if "correct" in self.fields and not cleaned.get("correct") and "correct" not in self.errors:
+            self.add_error("correct", "Choose the correct answer.")
         if "option_e" in self.fields and "option_e" not in self.errors:
             option_e = cleaned.get("option_e")
             explanation_e = cleaned.get("explanation_e")
@@ -220,7 +250,6 @@ class QuestionForm(forms.ModelForm):
                 self.add_error("correct", "Option E is empty, so it cannot be the correct answer.")
         if cleaned.get("image") and not cleaned.get("image_alt") and "image_alt" in self.fields:
             self.add_error("image_alt", "Describe the image.")
-        return cleaned
 
 
 class LessonInline(SortableInlineAdminMixin, admin.TabularInline):
@@ -246,9 +275,9 @@ class QuestionInline(SortableInlineAdminMixin, admin.StackedInline):
     classes = ["collapse"]
     radio_fields = {"correct": admin.HORIZONTAL}
     fieldsets = [
-        (None, {"fields": ["stem", ("image", "image_alt"), "stem_stack", "order"]}),
+        (None, {"fields": ["kind", "stem", ("image", "image_alt"), "stem_stack", "order"]}),
         ("Options", {"fields": OPTION_FIELDS}),
-        ("Answer", {"fields": ["correct", "learning_point"]}),
+        ("Answer", {"fields": ["correct", "explanation", "learning_point"]}),
     ]
 
 
@@ -372,7 +401,7 @@ class QuestionAdmin(ModuleChoiceMixin, HistoryAdmin):
     radio_fields = {"correct": admin.HORIZONTAL}
     save_on_top = True
     fieldsets = [
-        ("Question", {"fields": ["module", "stem", "image", "image_alt", "stem_stack"]}),
+        ("Question", {"fields": ["module", "kind", "stem", "image", "image_alt", "stem_stack"]}),
         (
             "Options",
             {
@@ -380,7 +409,7 @@ class QuestionAdmin(ModuleChoiceMixin, HistoryAdmin):
                 "description": "Options A to D are required, E is optional. Explain each one.",
             },
         ),
-        ("Answer", {"fields": ["correct", "learning_point"]}),
+        ("Answer", {"fields": ["correct", "explanation", "learning_point"]}),
     ]
 
     @admin.display(description="course", ordering="module__course")

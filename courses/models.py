@@ -204,6 +204,11 @@ class Question(models.Model):
 
     LETTERS = "abcde"
 
+    class Kind(models.TextChoices):
+        SBA = "sba", "Single best answer"
+        MARK_TARGET = "target", "Mark the target (on an image stack)"
+        PLAN_ROUTE = "route", "Plan the route (on an image stack)"
+
     class Choice(models.TextChoices):
         A = "a", "A"
         B = "b", "B"
@@ -212,6 +217,13 @@ class Question(models.Model):
         E = "e", "E"
 
     module = models.ForeignKey(Module, on_delete=models.CASCADE, related_name="questions")
+    kind = models.CharField(
+        max_length=6,
+        choices=Kind,
+        default=Kind.SBA,
+        help_text="Image questions are answered by marking the stem's image stack: the target, "
+        "or a skin entry point and the target. Draw their regions once saved.",
+    )
     stem = models.TextField(help_text="The vignette and the question, in plain text.")
     image = models.FileField(
         upload_to="courses/questions/",
@@ -232,17 +244,23 @@ class Question(models.Model):
         help_text="A scrollable CT or ultrasound case shown with the stem (beside or instead of "
         "the image).",
     )
-    option_a = models.CharField("option A", max_length=300)
-    explanation_a = models.TextField("why A is right or wrong")
-    option_b = models.CharField("option B", max_length=300)
-    explanation_b = models.TextField("why B is right or wrong")
-    option_c = models.CharField("option C", max_length=300)
-    explanation_c = models.TextField("why C is right or wrong")
-    option_d = models.CharField("option D", max_length=300)
-    explanation_d = models.TextField("why D is right or wrong")
+    option_a = models.CharField("option A", max_length=300, blank=True)
+    explanation_a = models.TextField("why A is right or wrong", blank=True)
+    option_b = models.CharField("option B", max_length=300, blank=True)
+    explanation_b = models.TextField("why B is right or wrong", blank=True)
+    option_c = models.CharField("option C", max_length=300, blank=True)
+    explanation_c = models.TextField("why C is right or wrong", blank=True)
+    option_d = models.CharField("option D", max_length=300, blank=True)
+    explanation_d = models.TextField("why D is right or wrong", blank=True)
     option_e = models.CharField("option E", max_length=300, blank=True, help_text="Optional.")
     explanation_e = models.TextField("why E is right or wrong", blank=True)
-    correct = models.CharField("correct answer", max_length=1, choices=Choice)
+    correct = models.CharField("correct answer", max_length=1, choices=Choice, blank=True)
+    explanation = models.TextField(
+        "explanation (image questions)",
+        blank=True,
+        help_text="Image questions: why the keyed target and route are right, shown with the "
+        "overlay of the learner's marks on the expert's regions after answering.",
+    )
     learning_point = models.TextField(help_text="One or two sentences to remember.")
     order = models.PositiveIntegerField(default=0, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -254,7 +272,8 @@ class Question(models.Model):
         ordering = ["order", "pk"]
         constraints = [
             models.CheckConstraint(
-                condition=~Q(option_a="")
+                condition=~Q(kind="sba")
+                | ~Q(option_a="")
                 & ~Q(option_b="")
                 & ~Q(option_c="")
                 & ~Q(option_d="")
@@ -272,9 +291,21 @@ class Question(models.Model):
                 violation_error_message="Option E needs an explanation (or leave both empty).",
             ),
             models.CheckConstraint(
-                condition=Q(correct__in=["a", "b", "c", "d"]) | (Q(correct="e") & ~Q(option_e="")),
+                condition=Q(kind="sba", correct__in=["a", "b", "c", "d"])
+                | Q(kind="sba", correct="e") & ~Q(option_e="")
+                | ~Q(kind="sba") & Q(correct=""),
                 name="courses_question_one_correct_option",
                 violation_error_message="The correct answer must be one of the options given.",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="sba") | Q(stem_stack__isnull=False) & ~Q(explanation=""),
+                name="courses_question_image_kinds_have_a_stack",
+                violation_error_message="Questions answered on images need a stem image stack "
+                "and an explanation.",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=["sba", "target", "route"]),
+                name="courses_question_kind_known",
             ),
             models.CheckConstraint(
                 condition=Q(image="") | ~Q(image_alt=""),
@@ -306,8 +337,44 @@ class Question(models.Model):
         return [letter for letter, *_ in self.options]
 
     @property
+    def is_on_image(self):
+        return self.kind != self.Kind.SBA
+
+    @property
     def learning_point_html(self):
         return render_markdown(self.learning_point)
+
+
+class QuestionRegion(models.Model):
+    """A region an editor drew on an image question's stack: the target, or a structure the
+    needle must avoid. Its shapes are JSON (irlearn/stacks/geometry.py); learners never receive
+    them before answering."""
+
+    class Role(models.TextChoices):
+        TARGET = "target", "Target"
+        AVOID = "avoid", "Avoid"
+
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="regions")
+    # The stack the shapes were drawn on: regions on another stack than the question's are
+    # refused by validation and never scored.
+    stack = models.ForeignKey("stacks.ImageStack", on_delete=models.CASCADE, related_name="+")
+    role = models.CharField(max_length=6, choices=Role, default=Role.TARGET)
+    label = models.CharField(
+        max_length=60, help_text="What it is, as feedback names it: 'lower-pole calyx', 'colon'."
+    )
+    shapes = models.JSONField(default=list, help_text="Drawn on the slices in the admin.")
+
+    class Meta:
+        ordering = ["question", "role", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(role__in=["target", "avoid"]), name="courses_region_role_known"
+            ),
+            models.CheckConstraint(condition=~Q(label=""), name="courses_region_has_label"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_role_display()}: {self.label}"
 
 
 class Enrolment(models.Model):
@@ -397,7 +464,11 @@ class Attempt(models.Model):
 class Answer(models.Model):
     attempt = models.ForeignKey(Attempt, on_delete=models.CASCADE, related_name="answers")
     question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="answers")
-    choice = models.CharField(max_length=1, choices=Question.Choice)
+    choice = models.CharField(max_length=1, choices=Question.Choice, blank=True)
+    # Image questions: the learner's marks ({"target": {"slice", "x", "y"}, "entry": {...}}) and
+    # what scoring found ({"hit": true, "crossed": ["colon"]}).
+    marks = models.JSONField(default=dict, blank=True)
+    result = models.JSONField(default=dict, blank=True)
     is_correct = models.BooleanField()
     answered_at = models.DateTimeField(default=timezone.now)
 

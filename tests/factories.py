@@ -216,6 +216,41 @@ class QuestionFactory(factory.django.DjangoModelFactory):
     order = factory.Sequence(lambda n: n)
 
 
+class ImageQuestionFactory(factory.django.DjangoModelFactory):
+    """A "plan the route" question (kind="target" for mark the target) on a ready stack of 10
+    slices; give it regions with QuestionRegionFactory."""
+
+    class Meta:
+        model = "courses.Question"
+
+    module = factory.SubFactory(ModuleFactory)
+    kind = "route"
+    stem = factory.Sequence(lambda n: f"Image question {n}: plan a route to the target.")
+    stem_stack = factory.SubFactory("tests.factories.ImageStackFactory")
+    explanation = "The lower-pole posterior calyx, from below the 12th rib, misses the colon."
+    learning_point = "Enter a posterior calyx along Brödel's line."
+    order = factory.Sequence(lambda n: n)
+
+
+class QuestionRegionFactory(factory.django.DjangoModelFactory):
+    """A target ellipse on slices 4 to 6 of the question's stack (pass role="avoid", label and
+    shapes for others)."""
+
+    class Meta:
+        model = "courses.QuestionRegion"
+
+    question = factory.SubFactory(ImageQuestionFactory)
+    stack = factory.LazyAttribute(lambda o: o.question.stem_stack)
+    role = "target"
+    label = "lower-pole calyx"
+    shapes = factory.LazyFunction(
+        lambda: [
+            {"slice": i, "kind": "ellipse", "cx": 0.6, "cy": 0.6, "rx": 0.05, "ry": 0.05}
+            for i in (4, 5, 6)
+        ]
+    )
+
+
 class EnrolmentFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = "courses.Enrolment"
