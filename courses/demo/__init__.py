@@ -2,8 +2,10 @@
 
 `course_catalogue_seed()` (registered for `manage.py seed_demo` in CoursesConfig.ready()) creates
 what is missing and never overwrites what exists: running it again changes nothing, and editors'
-changes to demo courses survive. Modules link to the demo procedures, whose seed runs first
-(procedures comes before courses in INSTALLED_APPS).
+changes to demo courses survive. A demo module missing from an existing demo course (one added to
+the demo since the course was seeded) is added to it; existing modules are left as they are.
+Modules link to the demo procedures and lessons and questions show the demo image stacks, whose
+seeds run first (irlearn.stacks and procedures come before courses in INSTALLED_APPS).
 """
 
 import tomllib
@@ -16,6 +18,9 @@ from django.utils import timezone
 
 from courses.models import Course, Lesson, LessonFigure, Module, Question
 from irlearn.content import Status
+from irlearn.markup import render_markdown
+from irlearn.stacks.embed import slugs_in
+from irlearn.stacks.models import ImageStack
 from procedures.models import Procedure
 
 DEMO_DIR = Path(__file__).resolve().parent
@@ -41,6 +46,11 @@ def course_catalogue_seed() -> str:
             data = _load(course_dir / "course.toml")
             course = Course.objects.filter(slug=data["slug"]).first()
             if course is not None:
+                existing = set(course.modules.values_list("slug", flat=True))
+                for order, path in enumerate(sorted(course_dir.glob("[0-9][0-9]-*.toml"))):
+                    module = _load(path)
+                    if module["slug"] not in existing:
+                        _module_seed(course, course_dir, module, order, procedures, created)
                 continue
             course = Course(
                 title=data["title"],
@@ -83,6 +93,7 @@ def _module_seed(course, course_dir, data, order, procedures, created):
     )
     created["modules"] += 1
     for lesson_order, item in enumerate(data.get("lesson", [])):
+        _demo_stacks(f"lesson '{item['slug']}'", slugs_in(render_markdown(item["body"])))
         lesson = Lesson.objects.create(
             module=module,
             title=item["title"],
@@ -106,9 +117,13 @@ def _module_seed(course, course_dir, data, order, procedures, created):
     for question_order, item in enumerate(data.get("question", [])):
         options = dict(zip(Question.LETTERS, item["options"], strict=False))
         explanations = dict(zip(Question.LETTERS, item["explanations"], strict=False))
+        stem_stack = item.get("stem_stack")
         Question.objects.create(
             module=module,
             stem=item["stem"].strip(),
+            stem_stack=_demo_stacks(f"a question of '{module.slug}'", [stem_stack])[0]
+            if stem_stack
+            else None,
             correct=Question.LETTERS[item["correct"] - 1],
             learning_point=item["learning_point"].strip(),
             order=question_order,
@@ -116,3 +131,16 @@ def _module_seed(course, course_dir, data, order, procedures, created):
             **{f"explanation_{letter}": text for letter, text in explanations.items()},
         )
         created["questions"] += 1
+
+
+def _demo_stacks(where: str, slugs: list[str]) -> list[ImageStack]:
+    """The image stacks demo content names, or an error naming those that do not exist."""
+    stacks = {stack.slug: stack for stack in ImageStack.objects.filter(slug__in=slugs)}
+    missing = sorted(set(slugs) - set(stacks))
+    if missing:
+        raise ValueError(
+            f"The demo {where} names image stacks that do not exist: {', '.join(missing)}. The "
+            "image stacks seed (irlearn/stacks/demo.py) creates the demo stacks and must run "
+            "first; check the slugs against irlearn/stacks/phantoms.py."
+        )
+    return [stacks[slug] for slug in slugs]

@@ -3,6 +3,11 @@
 `procedure_library_seed()` (registered for `manage.py seed_demo` in ProceduresConfig.ready())
 creates what is missing and never overwrites what exists, so running it again changes nothing and
 editors' changes to demo procedures survive.
+
+A procedure's ``image_stacks`` (slugs of the demo image stacks, which the stacks seed creates
+first) are linked when the procedure is created, and added to an existing demo procedure that
+has no stacks at all (so a library seeded before stacks existed gets them); a procedure an
+editor has given stacks keeps its own.
 """
 
 import tomllib
@@ -12,6 +17,7 @@ from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 
+from irlearn.stacks.models import ImageStack
 from procedures.models import Category, Figure, ImagingModality, Procedure
 
 DEMO_DIR = Path(__file__).resolve().parent
@@ -25,6 +31,19 @@ PROCEDURE_FIELDS = [
 def load_toml(name):
     with open(DEMO_DIR / name, "rb") as file:
         return tomllib.load(file)
+
+
+def demo_stacks(procedure_slug: str, slugs: list[str]) -> list[ImageStack]:
+    """The image stacks a demo procedure names, or an error naming those that do not exist."""
+    stacks = {stack.slug: stack for stack in ImageStack.objects.filter(slug__in=slugs)}
+    missing = [slug for slug in slugs if slug not in stacks]
+    if missing:
+        raise ValueError(
+            f"Demo procedure '{procedure_slug}' names image stacks that do not exist: "
+            f"{', '.join(missing)}. The image stacks seed (irlearn/stacks/demo.py) creates the "
+            "demo stacks and must run first; check the slugs against irlearn/stacks/phantoms.py."
+        )
+    return [stacks[slug] for slug in slugs]
 
 
 def procedure_library_seed() -> str:
@@ -55,6 +74,9 @@ def procedure_library_seed() -> str:
                         "published_at": timezone.now(),
                     },
                 )
+                stack_slugs = data.get("image_stacks", [])
+                if stack_slugs and (was_created or not procedure.image_stacks.exists()):
+                    procedure.image_stacks.add(*demo_stacks(procedure.slug, stack_slugs))
                 if not was_created:
                     continue
                 created["procedures"] += 1

@@ -19,7 +19,7 @@ from procedures.models import Category, Figure, ImagingModality, Procedure
 
 CATEGORY_FILES = sorted(p.name for p in DEMO_DIR.glob("*.toml") if p.name != "categories.toml")
 # What a [[procedure]] may hold: a key outside this list would be dropped without a word.
-PROCEDURE_KEYS = {*PROCEDURE_FIELDS, "slug", "guidance", "related", "figure"}
+PROCEDURE_KEYS = {*PROCEDURE_FIELDS, "slug", "guidance", "related", "figure", "image_stacks"}
 FIGURE_KEYS = {"file", "alt", "caption", "credit"}
 # The modalities migration 0002 creates on every site.
 MODALITIES = {"ultrasound", "ct", "fluoroscopy", "mri"}

@@ -1,0 +1,1752 @@
+"""Synthetic phantom cases: CT and ultrasound drawn in code, written as real DICOM.
+
+No patient image is used anywhere in IRLearn's demo. Each phantom here is anatomy drawn with
+numpy from simple shapes (ellipses, ellipsoids, tapered tubes, domes) in millimetres, in the
+patient's coordinates (x towards the patient's left, y towards the back, z towards the head), at
+plausible Hounsfield units or echo strengths. What makes it read as CT or ultrasound rather than as
+a diagram is the physics, imitated cheaply: partial volume (every edge is soft, and each slice
+averages two planes through its thickness), a slight blur and correlated noise for CT;
+speckle, depth attenuation, posterior acoustic enhancement and a sector scan conversion for
+ultrasound. Noise is seeded, so a phantom's pixels are the same on every run.
+
+``PHANTOMS`` describes each case (what the stack's row says, learners read and screen readers
+announce); ``phantom.build()`` returns the bytes an editor would upload (a zip of a CT series, or
+one multi-frame ultrasound file), written by synthetic.py. The files say "SYNTHETIC^PHANTOM".
+
+Slice numbers in the descriptions (and the lessons that use these stacks) are those learners
+see: processing orders a CT series by position along its normal, foot to head, so slice 1 is the
+lowest (``CTVolume.shown_number``). tests/stacks/test_phantoms.py checks them on the images.
+"""
+
+import functools
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from irlearn.stacks import synthetic
+
+CREDIT = "IRLearn synthetic phantom"
+SOURCE = "Computer-generated for IRLearn (irlearn/stacks/phantoms.py); not a patient."
+
+
+# --- Drawing CT slices -------------------------------------------------------------------------
+
+
+class Slab:
+    """One plane of a CT slice being drawn: Hounsfield units on a square grid of ``size`` pixels
+    ``spacing`` mm apart, centred on the body; ``z`` is the plane's height in mm.
+
+    Shapes are painted in order, each over what is there, blending over one pixel at the edge
+    (the partial volume of a real scanner). Each is computed only inside its bounding box."""
+
+    def __init__(self, size: int, spacing: float, z: float, fill: float = -1000.0):
+        self.size, self.spacing, self.z = size, spacing, z
+        self.coords = ((np.arange(size) - size / 2) * spacing).astype(np.float32)
+        self.X, self.Y = _grid(size, spacing)
+        self.hu = np.full((size, size), fill, dtype=np.float32)
+        # Signed distance from the inside of the body wall, for organs to stay within.
+        self.cavity: np.ndarray | None = None
+
+    def box(self, x0, x1, y0, y1):
+        """The part of the grid covering x0..x1, y0..y1 mm: (rows, columns), X, Y."""
+        first, step = float(self.coords[0]), self.spacing
+        c0, c1 = max(0, int((x0 - first) / step) - 1), min(self.size, int((x1 - first) / step) + 2)
+        r0, r1 = max(0, int((y0 - first) / step) - 1), min(self.size, int((y1 - first) / step) + 2)
+        if c0 >= c1 or r0 >= r1:
+            return None
+        where = (slice(r0, r1), slice(c0, c1))
+        return where, self.X[where], self.Y[where]
+
+    def full(self):
+        return self.box(-1e9, 1e9, -1e9, 1e9)
+
+    def paint(self, region, distance: Callable, value, *, clip=None, edge: float | None = None):
+        """Fill where ``distance(X, Y)`` (a signed distance in mm, negative inside) is below 0,
+        and inside ``clip`` (a full-size signed distance array) if given."""
+        if region is None:
+            return
+        where, X, Y = region
+        d = distance(X, Y)
+        if clip is not None:
+            d = np.maximum(d, clip if clip.shape == d.shape else clip[where])
+        cover = np.clip(0.5 - d / (edge or self.spacing), 0.0, 1.0)
+        if not cover.any():
+            return
+        part = self.hu[where]
+        target = value(X, Y) if callable(value) else value
+        part += (target - part) * cover
+
+    def ellipse(self, value, cx, cy, a, b, angle=0.0, *, clip=None, wobble=None):
+        """An ellipse; ``wobble`` (amplitudes of a few lobes) makes its outline irregular."""
+        grow = (1 + 2 * sum(wobble)) if wobble else 1.0
+        c, s = math.cos(angle), math.sin(angle)
+        half_x = math.hypot(a * c, b * s) * grow + 2 * self.spacing
+        half_y = math.hypot(a * s, b * c) * grow + 2 * self.spacing
+        region = self.box(cx - half_x, cx + half_x, cy - half_y, cy + half_y)
+
+        def sd(X, Y):
+            d = ellipse_sd(X, Y, cx, cy, a, b, angle)
+            if wobble:
+                theta = np.arctan2(Y - cy, X - cx)
+                bumps = sum(
+                    w * np.sin((i + 2) * theta + 1.7 * i + cx * 0.1) for i, w in enumerate(wobble)
+                )
+                d = d - bumps * min(a, b)
+            return d
+
+        self.paint(region, sd, value, clip=clip)
+
+    def capsule(self, value, p0, p1, r0, r1=None, *, clip=None):
+        """A tube from p0 to p1 (x, y, z mm), radius r0 tapering to r1; skipped if the plane
+        misses it."""
+        r1 = r0 if r1 is None else r1
+        reach = max(r0, r1) + 2 * self.spacing
+        if not min(p0[2], p1[2]) - reach < self.z < max(p0[2], p1[2]) + reach:
+            return
+        region = self.box(
+            min(p0[0], p1[0]) - reach,
+            max(p0[0], p1[0]) + reach,
+            min(p0[1], p1[1]) - reach,
+            max(p0[1], p1[1]) + reach,
+        )
+        self.paint(region, lambda X, Y: capsule_sd(X, Y, self.z, p0, p1, r0, r1), value, clip=clip)
+
+    def path(self, value, points, r0, r1=None, *, clip=None):
+        """Tubes joining ``points``, the radius going from r0 to r1 along the way."""
+        r1 = r0 if r1 is None else r1
+        n = len(points) - 1
+        for i, (p0, p1) in enumerate(zip(points, points[1:], strict=False)):
+            self.capsule(
+                value, p0, p1, r0 + (r1 - r0) * i / n, r0 + (r1 - r0) * (i + 1) / n, clip=clip
+            )
+
+    def ball(self, value, centre, radius, *, squash=1.0, clip=None):
+        """A sphere (an ellipsoid flattened along z by ``squash``)."""
+        dz = (self.z - centre[2]) * squash
+        if abs(dz) >= radius + 2 * self.spacing:
+            return
+        self.ellipse(
+            value, centre[0], centre[1], *(2 * [math.sqrt(max(radius**2 - dz**2, 0.01))]), clip=clip
+        )
+
+
+@functools.cache
+def _grid(size: int, spacing: float):
+    coords = ((np.arange(size) - size / 2) * spacing).astype(np.float32)
+    X, Y = np.meshgrid(coords, coords)
+    X.flags.writeable = Y.flags.writeable = False
+    return X, Y
+
+
+def ellipse_sd(X, Y, cx, cy, a, b, angle=0.0):
+    """Signed distance (mm, approximate) from an ellipse with semi-axes a, b, its a-axis turned
+    ``angle`` radians from the x axis (towards +y)."""
+    # Plain floats where the axes are numbers: a NumPy float64 would turn float32 grids into
+    # float64 ones, twice the work.
+    if np.ndim(a) == 0 and np.ndim(b) == 0:
+        a, b = max(float(a), 0.05), max(float(b), 0.05)
+    else:
+        a, b = np.maximum(a, 0.05), np.maximum(b, 0.05)
+    cx = float(cx) if np.ndim(cx) == 0 else cx
+    cy = float(cy) if np.ndim(cy) == 0 else cy
+    c, s = math.cos(angle), math.sin(angle)
+    dx, dy = X - cx, Y - cy
+    u = dx * c + dy * s
+    v = dy * c - dx * s
+    ua, vb = u / a, v / b
+    r = np.sqrt(ua * ua + vb * vb)
+    grad = np.sqrt((ua / a) ** 2 + (vb / b) ** 2) / np.maximum(r, 1e-6)
+    return (r - 1.0) / np.maximum(grad, 1e-6)
+
+
+def superellipse_sd(X, Y, cx, cy, a, b, power):
+    """Signed distance (approximate) from a rounded rectangle |x/a|^p + |y/b|^p = 1."""
+    u, v = np.abs(X - cx) / a, np.abs(Y - cy) / b
+    f = (u**power + v**power) ** (1.0 / power)
+    fu = np.where(u > 0, u ** (power - 1), 0) * f ** (1 - power) / a
+    fv = np.where(v > 0, v ** (power - 1), 0) * f ** (1 - power) / b
+    return (f - 1.0) / np.maximum(np.sqrt(fu**2 + fv**2), 1e-6)
+
+
+def capsule_sd(X, Y, z, p0, p1, r0, r1=None):
+    """Signed distance from a tube from p0 to p1 (x, y, z in mm), radius r0 tapering to r1."""
+    r0 = float(r0)
+    r1 = r0 if r1 is None else float(r1)
+    x0, y0, z0 = (float(v) for v in p0)
+    ax, ay, az = float(p1[0]) - x0, float(p1[1]) - y0, float(p1[2]) - z0
+    length2 = ax * ax + ay * ay + az * az or 1e-9
+    dx, dy = X - x0, Y - y0
+    dz = z - z0 if np.ndim(z) else float(z) - z0
+    t = np.clip((dx * ax + dy * ay + dz * az) / length2, 0.0, 1.0)
+    ex, ey, ez = dx - t * ax, dy - t * ay, dz - t * az
+    return np.sqrt(ex * ex + ey * ey + ez * ez) - (r0 + (r1 - r0) * t)
+
+
+def ellipsoid_section(z, centre, axes, angle=0.0):
+    """The ellipse (cx, cy, a, b, angle) where the plane at height z cuts an ellipsoid whose
+    third axis is vertical, or None. Axes are (a, b, c) in mm."""
+    cx, cy, cz = centre
+    a, b, c = axes
+    t = (z - cz) / c
+    if abs(t) >= 1:
+        return None
+    scale = math.sqrt(1 - t * t)
+    return cx, cy, a * scale, b * scale, angle
+
+
+def lerp(z, points):
+    """Linear interpolation of values (tuples) given at heights: points = [(z, value), ...]."""
+    zs = [p[0] for p in points]
+    order = np.argsort(zs)
+    zs = np.asarray(zs, dtype=float)[order]
+    values = np.asarray([p[1] for p in points], dtype=float)[order]
+    if values.ndim == 1:
+        return float(np.interp(z, zs, values))
+    return tuple(float(np.interp(z, zs, values[:, i])) for i in range(values.shape[1]))
+
+
+def gaussian_blur(image: np.ndarray, sigma: float) -> np.ndarray:
+    """Separable Gaussian blur in pixels (numpy only: the phantoms need no SciPy)."""
+    if sigma <= 0:
+        return image
+    radius = max(1, int(3 * sigma))
+    taps = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
+    taps = (taps / taps.sum()).astype(np.float32)
+    out = np.asarray(image, dtype=np.float32)
+    for axis in range(out.ndim):
+        moved = np.moveaxis(out, axis, 0)
+        padded = np.concatenate(
+            [np.repeat(moved[:1], radius, 0), moved, np.repeat(moved[-1:], radius, 0)]
+        )
+        acc = taps[0] * padded[: len(moved)]
+        for i in range(1, len(taps)):
+            acc += taps[i] * padded[i : i + len(moved)]
+        out = np.moveaxis(acc, 0, axis)
+    return np.ascontiguousarray(out)
+
+
+def ct_noise(rng, shape, sigma_hu: float) -> np.ndarray:
+    """CT-like noise: white noise softened to a fine grain (reconstruction filters correlate
+    neighbouring pixels), scaled back to ``sigma_hu``."""
+    noise = gaussian_blur(rng.standard_normal(shape).astype(np.float32), 0.7)
+    return noise * (sigma_hu / float(noise.std()))
+
+
+@dataclass
+class CTVolume:
+    """A drawn CT series: ``hu[k]`` is the k-th slice from the head down (as a scanner numbers
+    them) at height ``top - k * slice_spacing``, ``spacing`` mm between pixels."""
+
+    hu: np.ndarray
+    spacing: float
+    slice_spacing: float
+    top: float = 0.0
+
+    @property
+    def count(self) -> int:
+        return self.hu.shape[0]
+
+    def shown_number(self, z: float) -> int:
+        """The number learners see for the slice at height z: processing orders slices by
+        position along the series' normal, so the lowest is slice 1."""
+        k = min(max(round((self.top - z) / self.slice_spacing), 0), self.count - 1)
+        return self.count - k
+
+
+def draw_ct(
+    draw: Callable[[Slab], None],
+    *,
+    count: int,
+    size: int,
+    spacing: float,
+    slice_spacing: float,
+    seed: int,
+    top: float = 0.0,
+    noise_hu: float = 10.0,
+) -> CTVolume:
+    """Draw ``count`` slices from z = ``top`` downwards. Each slice is the mean of two planes
+    through its thickness (so structures fade in and out over neighbouring slices), blurred
+    slightly, with seeded noise."""
+    rng = np.random.default_rng(seed)
+    offsets = (-slice_spacing / 4, slice_spacing / 4)
+    if hasattr(draw, "prepare"):
+        draw.prepare(
+            [top - k * slice_spacing + o for k in range(count) for o in offsets], size, spacing
+        )
+    hu = np.empty((count, size, size), dtype=np.float32)
+    for k in range(count):
+        planes = []
+        for offset in offsets:
+            slab = Slab(size, spacing, top - k * slice_spacing + offset)
+            draw(slab)
+            planes.append(slab.hu)
+        image = gaussian_blur((planes[0] + planes[1]) / 2, 0.6)
+        # Only a little noise in the air outside the body: stored values stop at -1024 HU.
+        hu[k] = image + ct_noise(rng, image.shape, noise_hu) * np.where(image > -950, 1.0, 0.4)
+    return CTVolume(hu, spacing, slice_spacing, top)
+
+
+def ct_upload(volume: CTVolume) -> bytes:
+    """A zip of the volume as one DICOM series, as an editor would upload it."""
+    return synthetic.zip_of(
+        synthetic.ct_series(
+            list(volume.hu), pixel_spacing=volume.spacing, slice_spacing=volume.slice_spacing
+        )
+    )
+
+
+# --- The abdomen ----------------------------------------------------------------------------
+
+# Attenuation (HU) without contrast, and in the portal venous phase of contrast-enhanced CT.
+PLAIN = {
+    "fat": -105, "visceral_fat": -95, "skin": 10, "muscle": 52, "liver": 58, "liver_vessel": 42,
+    "spleen": 47, "kidney": 40, "sinus_fat": -80, "urine": 0, "pancreas": 38, "aorta": 42,
+    "ivc": 40, "portal": 42, "hepatic_vein": 42, "renal_vein": 40, "bowel_wall": 38,
+    "bowel_fluid": 14, "bile": 8, "stomach_fluid": 14, "adrenal": 28, "cortex": 900,
+    "cancellous": 230, "disc": 85, "csf": 12, "epidural_fat": -70, "cartilage": 130,
+    "lung": -860, "diaphragm": 50, "plaque": 650, "faeces": -40, "heart": 45,
+}  # fmt: skip
+PORTAL = {
+    **PLAIN, "muscle": 62, "liver": 108, "liver_vessel": 165, "spleen": 112, "kidney": 165,
+    "pancreas": 95, "aorta": 150, "ivc": 125, "portal": 170, "hepatic_vein": 150,
+    "renal_vein": 160, "bowel_wall": 85, "adrenal": 70, "diaphragm": 62, "heart": 150,
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Kidney:
+    """A kidney as a stack of axial ellipses whose centre moves from the upper pole (further in
+    and further back) to the lower pole, the long axis of each turned so that the hilum faces
+    forwards and inwards and the lateral border backwards and outwards."""
+
+    side: int  # +1 left, -1 right
+    top: float  # z of the upper pole
+    bottom: float
+    upper: tuple  # (x, y) of the centre near the upper pole
+    lower: tuple  # near the lower pole
+    a: float  # semi-axes of the largest section: hilum to lateral border, and thickness
+    b: float
+    angle: float  # degrees between the long axis and the coronal plane
+
+    @property
+    def middle(self) -> float:
+        return (self.top + self.bottom) / 2
+
+    def t(self, z: float) -> float:
+        """+1 at the upper pole, -1 at the lower."""
+        return (z - self.middle) / ((self.top - self.bottom) / 2)
+
+    def section(self, z: float):
+        """(cx, cy, a, b, angle) of the kidney's outline at height z, or None."""
+        t = self.t(z)
+        if abs(t) >= 1:
+            return None
+        scale = (1 - abs(t) ** 2.4) ** 0.5
+        frac = (1 - t) / 2
+        cx = self.upper[0] + (self.lower[0] - self.upper[0]) * frac
+        cy = self.upper[1] + (self.lower[1] - self.upper[1]) * frac
+        return cx, cy, self.a * scale, self.b * scale, self.turn
+
+    @property
+    def turn(self) -> float:
+        # Left kidney (x > 0): long axis towards +x, +y; the right one mirrored.
+        return math.radians(self.angle) if self.side > 0 else math.pi - math.radians(self.angle)
+
+    def point(self, z: float, across: float, back: float) -> tuple:
+        """A point of the section at z, ``across`` semi-axes towards the lateral border (-1 is
+        the hilum) and ``back`` semi-axes towards the posterior surface."""
+        cx, cy, a, b, turn = self.section(z)
+        u = np.array([math.cos(turn), math.sin(turn)])
+        v = np.array([-u[1], u[0]])
+        if v[1] < 0:
+            v = -v
+        x, y = np.array([cx, cy]) + u * across * a + v * back * b
+        return float(x), float(y), float(z)
+
+
+LEFT_HYDRO = Kidney(+1, -36.0, -180.0, (64.0, 40.0), (78.0, 20.0), 37.0, 26.0, 36.0)
+LEFT_NORMAL = Kidney(+1, -40.0, -160.0, (62.0, 40.0), (80.0, 24.0), 31.0, 21.0, 36.0)
+RIGHT_NORMAL = Kidney(-1, -56.0, -172.0, (-60.0, 40.0), (-78.0, 24.0), 30.0, 21.0, 36.0)
+
+# The obstructed left kidney: dilated calyces as (z, across, back, radius). Back > 0 is a
+# posterior calyx. The lower-pole posterior calyx is the nephrostomy target.
+HYDRO_CALYCES = {
+    "upper-posterior": (-62.0, 0.25, 0.40, 10.0),
+    "upper-anterior": (-70.0, 0.30, -0.42, 9.0),
+    "middle-posterior": (-100.0, 0.42, 0.45, 11.5),
+    "middle-anterior": (-108.0, 0.45, -0.45, 10.0),
+    "lower-posterior": (-144.0, 0.38, 0.42, 13.0),
+    "lower-anterior": (-154.0, 0.40, -0.42, 9.0),
+}
+PELVIS = (54.0, 14.0, -114.0)  # the dilated renal pelvis, in front of and inside the hilum
+URETER = [PELVIS, (50.0, 8.0, -132.0), (46.0, 3.0, -156.0), (43.0, 0.0, -180.0)]
+STONE = (42.5, -0.5, -187.0)
+
+
+class Abdomen:
+    """An adult abdomen from the lung bases (z = +40) down to L4 (z = -220), lying on its back on
+    the CT table. ``contrast`` is PLAIN or PORTAL; ``hydronephrosis`` draws an obstructed left
+    kidney (a stone in the upper ureter); ``abscess`` is (centre, radius) of a liver abscess."""
+
+    def __init__(self, *, contrast: dict, hydronephrosis: bool = False, abscess=None, seed=1):
+        self.hu = contrast
+        self.hydronephrosis = hydronephrosis
+        self.abscess = abscess
+        self.left_kidney = LEFT_HYDRO if hydronephrosis else LEFT_NORMAL
+        self._outline_key, self._outline = None, None
+        self._lung_key, self._lung = None, None
+        rng = np.random.default_rng(seed)
+        # Small bowel: winding chains of short segments in the front of the lower abdomen.
+        self.loops = []
+        for _ in range(16):
+            point = np.array([rng.uniform(-80, 75), rng.uniform(-90, -15), rng.uniform(-225, -95)])
+            direction = rng.normal(size=3)
+            chain = [tuple(point)]
+            for _ in range(4):
+                direction = direction + rng.normal(size=3) * 0.9
+                direction[2] *= 0.5
+                direction /= np.linalg.norm(direction)
+                point = point + direction * rng.uniform(14, 24)
+                point[0] = np.clip(point[0], -90, 85)
+                point[1] = np.clip(point[1], -95, -8)
+                chain.append(tuple(point))
+            self.loops.append((chain, rng.uniform(7.5, 11.0), rng.random() < 0.3))
+        grain = gaussian_blur(rng.standard_normal((256, 256)).astype(np.float32), 1.6)
+        self.grain = grain / grain.std()
+
+    # The outline: skin, fat and the muscle wall, computed once per 4 mm.
+
+    def dimensions(self, z):
+        half_width = 164 + 4 * math.sin(-z / 70) + 0.03 * -z
+        half_depth = 112 + 0.015 * -z
+        return half_width, half_depth
+
+    def outline(self, s: Slab):
+        """The body wall at this height (skin, fat, the muscle layers, the table), drawn once
+        for every 4 mm: (the drawing, the muscle layer's and the cavity's signed distances)."""
+        key = round(s.z / 4)
+        if key != self._outline_key:
+            hu = self.hu
+            a, b = self.dimensions(key * 4.0)
+            base = Slab(s.size, s.spacing, key * 4.0)
+            whole = base.full()
+            X, Y = whole[1], whole[2]
+            body = superellipse_sd(X, Y, 0.0, -5.0, a, b, 2.4)
+            body = np.maximum(body, Y - (b - 12))  # flattened where the back lies on the table
+            fat = 14 + 11 * np.clip(-Y / b, 0, 1) ** 0.8 + 6 * np.clip(np.abs(X) / a, 0, 1) ** 4
+            muscle = body + fat
+            cavity = muscle + 10 + 4 * np.clip(-Y / b, 0, 1)
+            self.table(base, b)
+            base.paint(whole, lambda X, Y: body, hu["skin"])
+            base.paint(whole, lambda X, Y: body + 2.0, hu["fat"])
+            base.paint(whole, lambda X, Y: muscle, hu["muscle"])
+            # Fat planes between the three muscles of the lateral wall.
+            for depth in (0.33, 0.62):
+                base.paint(
+                    whole,
+                    lambda X, Y, d=depth: np.maximum(
+                        np.abs(muscle + (cavity - muscle) * d) - 0.7, Y + 10 - np.abs(X) * 0.5
+                    ),
+                    hu["fat"] + 20,
+                )
+            base.paint(whole, lambda X, Y: cavity, hu["visceral_fat"])
+            linea = base.box(-4, 4, -b - 10, -b + 40)
+            base.paint(linea, lambda X, Y: np.maximum(np.abs(X) - 1.2, muscle[linea[0]]), hu["fat"])
+            self._outline_key, self._outline = key, (base.hu, muscle, cavity)
+        return self._outline
+
+    def __call__(self, s: Slab) -> None:
+        base, muscle, cavity = self.outline(s)
+        s.hu[:] = base
+        s.cavity = cavity
+        self.organs(s)
+        self.kidneys(s)
+        self.bowel(s)
+        self.vessels(s)
+        self.lungs(s)
+        self.muscles(s, muscle)
+        self.spine(s)
+        self.ribs(s)
+
+    def table(self, s, b):
+        top = b - 11
+        region = s.box(-175, 175, top - 4, top + 30)
+
+        def curve(X, Y, offset, thick):
+            return np.maximum(np.abs(Y - (top + offset + 0.0007 * X**2)) - thick, np.abs(X) - 170)
+
+        s.paint(region, lambda X, Y: curve(X, Y, 9, 7.5), -900)  # foam core
+        s.paint(region, lambda X, Y: curve(X, Y, 2.5, 1.2), 120)  # carbon-fibre skins
+        s.paint(region, lambda X, Y: curve(X, Y, 15.5, 1.2), 120)
+
+    # Organs --------------------------------------------------------------------------------
+
+    def organs(self, s):
+        z, hu = s.z, self.hu
+        cavity = s.cavity
+        # Liver: a dome under the right hemidiaphragm; the right lobe reaches down beside the
+        # right kidney; the left lobe crosses the midline in front at the top.
+        if -140 < z < 55:
+            t = (z + 8) / (63 if z > -8 else 132)
+            scale = math.sqrt(max(0.0, 1 - min(abs(t), 1.0) ** 2)) ** 0.8
+            cx, cy = lerp(
+                z, [(50, (-58, -5)), (-8, (-70, -2)), (-80, (-92, -10)), (-140, (-108, -22))]
+            )
+            ax, ay = lerp(z, [(50, (95, 100)), (-8, (90, 102)), (-80, (55, 65)), (-140, (38, 40))])
+            lobe = lerp(z, [(50, 1.0), (-20, 0.95), (-62, 0.0)])
+
+            def liver_sd(X, Y):
+                sd = ellipse_sd(X, Y, cx, cy, ax * scale, ay * scale, -0.3)
+                if lobe > 0.05:
+                    sd = np.minimum(sd, ellipse_sd(X, Y, 12, -58, 66 * lobe, 30 * lobe, 0.12))
+                return sd
+
+            region = s.box(-170, 90, -130, 110)
+            s.paint(region, liver_sd, hu["liver"], clip=cavity + 1.5)
+            self.liver_vessels(s, region, liver_sd)
+            if self.abscess is not None:
+                self.draw_abscess(s)
+        # Gallbladder in its fossa under the liver, fundus forwards and down.
+        s.capsule(hu["bile"], (-40, -34, -66), (-50, -62, -102), 12, 16, clip=cavity + 4)
+        # Spleen: a crescent against the left posterolateral wall.
+        section = ellipsoid_section(z, (96, 28, -20), (30, 62, 64))
+        if section:
+            cx, cy, a1, b1, _ = section
+            region = s.box(cx - 70, cx + 70, cy - 70, cy + 70)
+            s.paint(
+                region,
+                lambda X, Y: np.maximum(
+                    ellipse_sd(X, Y, cx, cy, a1, b1, -0.5),
+                    -ellipse_sd(X, Y, cx - 36, cy - 10, a1 * 0.75, b1 * 0.8, -0.5),
+                ),
+                hu["spleen"],
+                clip=cavity + 1.5,
+            )
+        # Stomach: fluid at the back, gas in front (the patient lies on their back).
+        section = ellipsoid_section(z, (42, -52, 14), (50, 36, 72), 0.3)
+        if section:
+            cx, cy, a1, b1, ang = section
+            s.ellipse(hu["bowel_wall"], cx, cy, a1, b1, ang, wobble=[0.03, 0.02])
+            s.ellipse(
+                hu["stomach_fluid"],
+                cx,
+                cy,
+                max(a1 - 4, 0.1),
+                max(b1 - 4, 0.1),
+                ang,
+                wobble=[0.03, 0.02],
+            )
+            level = cy - b1 * 0.15
+            region = s.box(cx - a1, cx + a1, cy - a1, level)
+            s.paint(
+                region,
+                lambda X, Y: np.maximum(ellipse_sd(X, Y, cx, cy, a1 - 4, b1 - 4, ang), Y - level),
+                -1000,
+            )
+        # Pancreas: the head by the duodenum, the body in front of the aorta, the tail towards
+        # the splenic hilum, lobulated by fat.
+        if -100 < z < -54:
+            w = 1 - ((z + 77) / 23) ** 2
+            points = [(-42, -6, z), (-12, -26, z), (30, -24, z), (72, -4, z)]
+            s.path(
+                lambda X, Y: hu["pancreas"] + 18 * np.clip(self.grain_at(s, X, Y), -2, 0),
+                points,
+                11 * w,
+                8 * w,
+            )
+            # The duodenum beside the head.
+            s.ellipse(hu["bowel_wall"], -62, -4, 11 * w + 1, 10 * w + 1)
+            s.ellipse(hu["bowel_fluid"], -62, -4, 8 * w + 0.1, 7 * w + 0.1)
+        # Adrenals: thin inverted Ys above the kidneys.
+        if -62 < z < -20:
+            for side, (x, y) in ((1, (46, 14)), (-1, (-40, 16))):
+                s.capsule(hu["adrenal"], (x, y - 14, z), (x + side * 2, y + 6, z), 2.2)
+                s.capsule(hu["adrenal"], (x + side * 2, y + 6, z), (x + side * 12, y + 16, z), 2.0)
+                s.capsule(hu["adrenal"], (x + side * 2, y + 6, z), (x - side * 4, y + 18, z), 1.8)
+
+    def grain_at(self, s, X, Y):
+        rows = ((Y - s.coords[0]) / s.spacing).astype(int) % 256
+        cols = ((X - s.coords[0]) / s.spacing + int(s.z)).astype(int) % 256
+        return self.grain[rows, cols]
+
+    def liver_vessels(self, s, region, liver_sd):
+        z, hu = s.z, self.hu
+        portal = hu["liver_vessel"] if hu is PLAIN else hu["portal"]
+        hepatic = hu["liver_vessel"] if hu is PLAIN else hu["hepatic_vein"]
+        branches = [
+            # The portal vein up to the hilum, then right (anterior, posterior) and left.
+            ((-8, -14, -80), (-34, -14, -48), 8.5, 7.5, portal),
+            ((-34, -14, -48), (-68, -8, -42), 7.0, 5.5, portal),
+            ((-68, -8, -42), (-112, 6, -56), 5.0, 2.5, portal),
+            ((-68, -8, -42), (-106, 30, -30), 4.5, 2.0, portal),
+            ((-68, -8, -42), (-100, -40, -36), 4.5, 2.0, portal),
+            ((-34, -14, -48), (-4, -40, -40), 5.5, 3.5, portal),
+            ((-4, -40, -40), (30, -58, -34), 3.5, 2.0, portal),
+            # Right, middle and left hepatic veins fanning out from the IVC at the dome.
+            ((-24, 12, 24), (-112, 16, 4), 6.5, 2.5, hepatic),
+            ((-24, 12, 24), (-62, -52, -6), 6.0, 2.5, hepatic),
+            ((-24, 12, 24), (22, -50, 10), 5.0, 2.0, hepatic),
+        ]
+        clip = s.cavity + 1.5
+        for p0, p1, r0, r1, value in branches:
+            reach = max(r0, r1) + 3
+            if not min(p0[2], p1[2]) - reach < z < max(p0[2], p1[2]) + reach:
+                continue
+            s.paint(
+                region,
+                lambda X, Y, p0=p0, p1=p1, r0=r0, r1=r1: np.maximum(
+                    capsule_sd(X, Y, z, p0, p1, r0, r1), liver_sd(X, Y) + 3
+                ),
+                value,
+                clip=clip,
+            )
+
+    def draw_abscess(self, s):
+        z, hu = s.z, self.hu
+        (cx, cy, cz), radius = self.abscess
+        if abs(z - cz) > radius + 14:
+            return
+        region = s.box(cx - radius - 18, cx + radius + 18, cy - radius - 18, cy + radius + 18)
+
+        def sd(X, Y, grow=0.0):
+            dx, dy, dz = X - cx, Y - cy, z - cz
+            r = np.sqrt(dx**2 + dy**2 + dz**2)
+            theta = np.arctan2(dy, dx)
+            lobes = (
+                1
+                + 0.08 * np.sin(3 * theta + 0.8)
+                + 0.05 * np.cos(5 * theta + 0.3)
+                + 0.06 * dz / radius
+            )
+            return r - radius * lobes - grow
+
+        clip = s.cavity + 2
+        s.paint(region, lambda X, Y: sd(X, Y, 9), hu["liver"] - 28, clip=clip)  # oedema halo
+        s.paint(region, lambda X, Y: sd(X, Y, 3.5), hu["liver"] + 30, clip=clip)  # enhancing wall
+        s.paint(
+            region, lambda X, Y: sd(X, Y), lambda X, Y: 20 + 4 * self.grain_at(s, X, Y), clip=clip
+        )  # pus
+        # A thin enhancing septum dividing off a smaller loculus.
+        s.paint(
+            region,
+            lambda X, Y: np.maximum(
+                np.abs((X - cx) * 0.8 + (Y - cy) * 0.6 - 0.3 * radius) - 1.1, sd(X, Y, -0.5)
+            ),
+            hu["liver"] + 20,
+            clip=clip,
+        )
+
+    def kidneys(self, s):
+        z, hu = s.z, self.hu
+        for kidney in (RIGHT_NORMAL, self.left_kidney):
+            section = kidney.section(z)
+            if section is None:
+                continue
+            cx, cy, a, b, turn = section
+            if kidney is LEFT_HYDRO:
+                # Perinephric stranding: oedema in the fat around an acutely obstructed kidney.
+                s.ellipse(
+                    lambda X, Y: -85 + 22 * np.clip(self.grain_at(s, X, Y), 0, 3),
+                    *(cx, cy, a + 8, b + 7, turn),
+                )
+            s.ellipse(hu["kidney"], cx, cy, a, b, turn)
+            t = kidney.t(z)
+            if kidney is LEFT_HYDRO:
+                self.collecting_system(s, t)
+                continue
+            if abs(t) < 0.8:
+                # Renal sinus fat, opening at the hilum.
+                hx, hy, _ = kidney.point(z, -0.5, 0.0)
+                width = b * 0.45 * math.sqrt(1 - (t / 0.8) ** 2)
+                s.ellipse(hu["sinus_fat"], hx, hy, a * 0.6, width, turn)
+            if abs(t) < 0.3:
+                hx, hy, _ = kidney.point(z, -0.55, 0.0)
+                s.ellipse(hu["urine"], hx, hy, 6, 3.5, turn)
+
+    def collecting_system(self, s, t):
+        """Hydronephrosis: the dilated pelvis fills the renal sinus (a rim of sinus fat left at
+        the hilum) and the calyces are rounded ("clubbed") sacs under thinned parenchyma."""
+        z, hu = s.z, self.hu
+        k = LEFT_HYDRO
+        if abs(t) < 0.45:
+            cx, cy, a, b, turn = k.section(z)
+            fade = math.sqrt(1 - (t / 0.45) ** 2)
+            hx, hy, _ = k.point(z, -0.4, 0.0)
+            s.ellipse(hu["sinus_fat"], hx, hy, a * 0.6 * fade + 2.0, b * 0.5 * fade + 2.0, turn)
+            hx, hy, _ = k.point(z, -0.3, 0.0)
+            s.ellipse(hu["urine"], hx, hy, a * 0.6 * fade, b * 0.5 * fade, turn)
+        for cz, across, back, radius in HYDRO_CALYCES.values():
+            if abs(z - cz) > radius + 36:
+                continue
+            calyx = LEFT_HYDRO.point(cz, across, back)
+            # The infundibulum, calyx to pelvis, then the calyx itself, rounded ("clubbed").
+            s.capsule(hu["urine"], calyx, PELVIS, radius * 0.42, 7.0)
+            s.ball(hu["urine"], calyx, radius)
+        s.ball(hu["urine"], PELVIS, 19.0, squash=0.8)
+
+    def ureters(self, s):
+        hu = self.hu
+        if self.hydronephrosis:
+            s.path(hu["muscle"] - 12, URETER, 8.5, 6.0)
+            s.path(hu["urine"], URETER, 6.8, 4.2)
+            s.ball(1000, STONE, 4.5, squash=1.3)
+            s.capsule(hu["muscle"] - 12, (42, -1, -191), (36, 4, -240), 2.6)
+        else:
+            s.capsule(hu["muscle"] - 12, (48, 12, -112), (36, 4, -240), 2.6)
+        s.capsule(hu["muscle"] - 12, (-46, 14, -118), (-34, 4, -240), 2.6)
+
+    def bowel(self, s):
+        hu = self.hu
+        # Colon: ascending on the right, transverse in front, descending on the left; beside the
+        # lower pole of the left kidney it lies lateral to it and a little behind.
+        descending = [
+            (96, -30, -20),
+            (112, -6, -70),
+            (118, 22, -118),
+            (120, 46, -150),
+            (118, 50, -176),
+            (106, 34, -205),
+            (92, 10, -240),
+        ]
+        ascending = [(-110, -24, -100), (-116, -2, -140), (-112, 8, -185), (-102, -4, -240)]
+        transverse = [
+            (-110, -24, -100),
+            (-62, -78, -112),
+            (0, -86, -122),
+            (62, -70, -108),
+            (96, -30, -20),
+        ]
+        colon = ((descending, -0.15, 13.0), (ascending, -0.2, 16.5), (transverse, 0.2, 16.5))
+        for path, faecal, radius in colon:
+            s.path(hu["bowel_wall"], path, radius)
+            s.path(lambda X, Y, f=faecal: self.colon_content(s, X, Y, f), path, radius - 2.3)
+        for chain, radius, gas in self.loops:
+            s.path(hu["bowel_wall"], chain, radius)
+            s.path(
+                -1000 if gas else (lambda X, Y: hu["bowel_fluid"] + 10 * self.grain_at(s, X, Y)),
+                chain,
+                radius - 2.2,
+            )
+        self.ureters(s)
+
+    def colon_content(self, s, X, Y, faecal):
+        """Gas, with mottled faeces (bubbles of gas in them) lying at the back, the dependent
+        side; ``faecal`` from about -0.5 (nearly all gas) to 0.5 (mostly faeces)."""
+        g = self.grain_at(s, X, Y)
+        stool = np.where(g > 0.6, -700.0, self.hu["faeces"] + 40 * g)
+        depth = (Y - Y.mean()) / 10 + g * 0.6 + faecal * 3
+        return np.where(depth > 0.3, stool, -1000.0)
+
+    def vessels(self, s):
+        z, hu = s.z, self.hu
+        # Aorta in front of the spine, a little to the left; it divides at about L4.
+        if z > -196:
+            s.ball(hu["aorta"], (14, 2, z), 11.5)
+            if -150 < z < -60:  # a calcified plaque in its left posterior wall
+                s.ball(hu["plaque"], (22, 9, z), 2.0)
+        for side in (-1, 1):
+            s.capsule(hu["aorta"], (14, 2, -194), (14 + side * 30, 2, -260), 7.0)
+        # Inferior vena cava, to the right, within the back of the liver at the top.
+        s.ellipse(hu["ivc"], -22, 4 + 0.03 * z, 13, 9.5, 0.3)
+        # Superior mesenteric artery and vein, in front of the aorta.
+        if z < -68:
+            depth = lerp(z, [(-68, -16), (-240, -48)])
+            s.ball(hu["aorta"], (14, depth, z), 3.8)
+            s.ball(hu["portal"], (-2, depth - 2, z), 5.5)
+        # Left renal vein, from the left hilum in front of the aorta into the IVC.
+        s.path(hu["renal_vein"], [(56, 16, -102), (14, -14, -106), (-20, 0, -108)], 5.5)
+        s.path(hu["renal_vein"], [(-46, 16, -110), (-24, 6, -110)], 5.0)
+        s.path(hu["aorta"], [(20, 8, -100), (52, 20, -106)], 3.2)  # left renal artery
+        # The crura of the diaphragm beside the aorta at the top.
+        if z > -95:
+            width = lerp(z, [(40, 8.0), (-95, 3.0)])
+            for side in (-1, 1):
+                s.capsule(
+                    hu["diaphragm"], (14 + side * 16, -8, z), (side * 16, 22, z), width / 2 + 2
+                )
+
+    def lung_bases(self, s):
+        """Signed distance from the lung bases at this height (computed once per 4 mm): the
+        costophrenic recesses behind and beside the liver and spleen, lowest at the back.
+        None where there is no lung."""
+        key = round(s.z / 4)
+        if self._lung_key != key:
+            z = key * 4.0
+            sd = None
+            for side, dome in ((-1, 50.0), (1, 40.0)):
+                region = s.box(-175, 0, -130, 130) if side < 0 else s.box(0, 175, -130, 130)
+                where, X, Y = region
+                height = (
+                    dome
+                    - 85 * ((X - side * 60) / 100) ** 2
+                    - 130 * (np.maximum(0, Y + 10) / 100) ** 2
+                    - 40 * (np.maximum(0, -10 - Y) / 100) ** 2
+                )
+                f = height - z  # > 0 where the diaphragm is above this plane
+                if f.min() > 60:
+                    continue
+                gy, gx = np.gradient(f, s.spacing)
+                part = np.maximum(f / np.maximum(np.hypot(gx, gy), 0.05), s.cavity[where])
+                if sd is None:
+                    sd = np.full(s.hu.shape, 99.0, dtype=np.float32)
+                # Medially, the lung bases end against the spine and crura: a curved edge.
+                sd[where] = np.maximum(part, -side * X + 26 + 0.004 * (Y - 30) ** 2)
+            self._lung_key, self._lung = key, sd
+        return self._lung
+
+    def lungs(self, s):
+        z, hu = s.z, self.hu
+        sd = self.lung_bases(s)
+        if sd is not None:
+            whole = s.full()
+            s.paint(whole, lambda X, Y: sd - 4.0, hu["diaphragm"])
+            s.paint(
+                whole,
+                lambda X, Y: sd,
+                lambda X, Y: hu["lung"] + 60 * np.clip(Y / 90, 0, 1) + 12 * self.grain_at(s, X, Y),
+            )
+        # The inferior wall of the heart, resting on the diaphragm in front, at the very top.
+        section = ellipsoid_section(z, (30, -48, 78), (64, 46, 46), 0.5)
+        if section:
+            cx, cy, a1, b1, ang = section
+            s.ellipse(-95, cx, cy, a1 + 4, b1 + 4, ang)
+            s.ellipse(hu["heart"], cx, cy, a1, b1, ang)
+
+    def muscles(self, s, muscle):
+        z, hu = s.z, self.hu
+        # Erector spinae and multifidus either side of the spinous processes.
+        for side in (-1, 1):
+            s.ellipse(hu["muscle"], side * 34, 76, 31, 23, side * 0.25, clip=muscle - 3)
+            s.paint(
+                s.box(side * 34 - 30, side * 34 + 30, 56, 98),
+                lambda X, Y, side=side: np.maximum(
+                    np.abs(X - side * 42 - (Y - 76) * side * 0.35) - 0.8,
+                    ellipse_sd(X, Y, side * 34, 76, 25, 17, side * 0.25),
+                ),
+                hu["fat"] + 30,
+            )
+        # Psoas: small at the top, larger lower down, beside the vertebral bodies.
+        if z < -50:
+            g = min(1.0, (-50 - z) / 150)
+            for side in (-1, 1):
+                s.ellipse(
+                    hu["muscle"],
+                    side * (28 + 16 * g),
+                    30 - 6 * g,
+                    7 + 12 * g,
+                    8 + 8 * g,
+                    side * 0.45,
+                )
+        # Quadratus lumborum, behind the lower halves of the kidneys.
+        if z < -66:
+            g = min(1.0, (-66 - z) / 60)
+            for side in (-1, 1):
+                s.ellipse(hu["muscle"], side * 70, 64, 8 + 10 * g, 5 + 4 * g, side * 0.55)
+
+    def spine(self, s):
+        """A vertebra every 36 mm: body, disc, pedicles, laminae, spinous and transverse
+        processes (or rib joints in the thoracic spine)."""
+        z, hu = s.z, self.hu
+        period, disc = 36.0, 8.0
+        phase = ((4.0 - z) % period) / period  # 0 at the top of a vertebral body
+        lumbar = z < -66
+        ax, ay = (23, 17) if lumbar else (19, 15)
+        cy = 28
+        bone, dense = hu["cortex"] - 300, hu["cortex"]
+        if phase < (period - disc) / period:
+            s.ellipse(dense, 0, cy, ax, ay, wobble=[0.01])
+            s.ellipse(
+                lambda X, Y: hu["cancellous"] + 35 * self.grain_at(s, X, Y), 0, cy, ax - 2, ay - 2
+            )
+            s.ellipse(45, 0, cy + ay - 4, 3.5, 2.5)  # the basivertebral vein
+        else:
+            s.ellipse(hu["disc"], 0, cy, ax + 1, ay + 1)
+        back = cy + ay  # the back of the body and the front of the canal
+        canal = back + 9
+        if phase < 0.82:
+            s.ellipse(hu["epidural_fat"], 0, canal, 12, 10)
+        if 0.06 < phase < 0.45:  # pedicles
+            for side in (-1, 1):
+                s.capsule(dense, (side * 13, back - 4, z), (side * 14, back + 9, z), 4.2)
+                s.capsule(bone, (side * 13, back - 4, z), (side * 14, back + 9, z), 2.4)
+        if 0.12 < phase < 0.88:  # laminae meeting at the spinous process
+            for side in (-1, 1):
+                s.capsule(dense, (side * 14, back + 11, z), (0, canal + 12, z), 2.8)
+            length = 24 if lumbar else 18
+            s.capsule(dense, (0, canal + 12, z), (0, canal + 12 + length, z), 3.4, 2.6)
+            s.capsule(bone, (0, canal + 13, z), (0, canal + 10 + length, z), 1.6)
+        if lumbar and 0.28 < phase < 0.5:
+            for side in (-1, 1):
+                s.capsule(dense, (side * 16, back + 8, z), (side * 42, back + 12, z), 3.2, 2.4)
+        if not lumbar and 0.15 < phase < 0.55:  # joints with the heads of the ribs
+            for side in (-1, 1):
+                s.capsule(dense, (side * 16, back + 6, z), (side * 32, back + 14, z), 3.2)
+        if 0.5 < phase < 0.85:  # facet joints
+            for side in (-1, 1):
+                s.capsule(dense, (side * 12, canal + 8, z), (side * 18, canal + 2, z), 2.8)
+        s.ellipse(hu["csf"], 0, canal, 8, 6.5)
+
+    def ribs(self, s):
+        """Ribs 7 to 12 on each side: tubes curving round the body wall from the spine,
+        falling as they go forwards."""
+        z = s.z
+        # (z at the spine, z at the front end, angle reached from the back, degrees)
+        ribs = [
+            (150, 20, 178),
+            (112, -14, 172),
+            (76, -44, 160),
+            (40, -72, 138),
+            (6, -84, 100),
+            (-30, -74, 58),
+        ]
+        for head, end, reach in ribs:
+            if z > head + 10 or z < end - 10:
+                continue
+            for side in (-1, 1):
+                points = []
+                for angle in np.linspace(14, reach, 14):
+                    frac = (angle - 14) / (reach - 14)
+                    zz = head + (end - head) * frac**1.15
+                    a, b = self.dimensions(zz)
+                    rad = math.radians(angle)
+                    x = math.sin(rad) * (a - 30)
+                    y = math.cos(rad) * (b - 27) - 5
+                    points.append((side * x, y, zz))
+                for p0, p1 in zip(points, points[1:], strict=False):
+                    cartilage = p1[1] < -55
+                    s.capsule(
+                        self.hu["cartilage"] if cartilage else self.hu["cortex"] - 150, p0, p1, 5.0
+                    )
+                    if not cartilage:
+                        s.capsule(self.hu["cancellous"], p0, p1, 3.2)
+
+
+# --- The chest ------------------------------------------------------------------------------
+
+CHEST = {
+    "fat": -105, "skin": 10, "muscle": 50, "lung": -860, "vessel": 40, "blood": 42,
+    "heart": 45, "pericardial_fat": -95, "wall": 45, "cortex": 850, "cancellous": 220,
+    "cartilage": 120, "disc": 85, "csf": 12, "epidural_fat": -70, "liver": 58, "spleen": 48,
+    "nodule": 35, "calcium": 700, "oesophagus": 40, "fissure": -200,
+}  # fmt: skip
+NODULE = (-84.0, 40.0, -150.0)  # the biopsy target, right lower lobe, posterior
+NODULE_RADIUS = 9.0
+
+
+class Chest:
+    """An adult chest from the lung apices (z = 0) to the upper abdomen (z = -255), unenhanced,
+    lying on its back with the arms raised. Branching pulmonary arteries and veins fill the
+    lungs; the oblique fissures divide them; a solid nodule sits in the right lower lobe."""
+
+    def __init__(self, seed: int = 3):
+        self.hu = CHEST
+        self._outline_key, self._outline = None, None
+        rng = np.random.default_rng(seed)
+        segments = []
+        for side in (-1, 1):
+            # Arteries from the hilum, veins to the left atrium: each a tree that divides its
+            # share of the lung in two, again and again, down to millimetre branches.
+            for root, count in (((side * 40, 10, -98), 620), ((side * 30, 12, -140), 460)):
+                targets = self.lung_points(rng, side, count)
+                self.divide(np.array(root, float), targets, segments)
+        self.vessels = np.array(segments, dtype=np.float32)
+        self.vessel_planes = {}
+        self.rib_paths = []
+        for n in range(1, 13):
+            head = 22 - 24.5 * (n - 1)
+            drop = 45 if n == 1 else 80
+            reach = 165 if n <= 7 else max(70, 178 - 14 * (n - 7))
+            for side in (-1, 1):
+                points = []
+                for angle in np.linspace(16, reach, 16):
+                    zz = head - drop * ((angle - 16) / (reach - 16)) ** 1.25
+                    (_, _), (ca, cb) = self.dimensions(zz)
+                    rad = math.radians(angle)
+                    points.append(
+                        (
+                            side * math.sin(rad) * (ca + 6),
+                            math.cos(rad) * (cb + 6) - 4,
+                            zz,
+                            points[-1][1] if points else 0,
+                        )
+                    )
+                radius = 3.8 if n <= 2 else 4.8
+                for p0, p1 in zip(points, points[1:], strict=False):
+                    front = p1[1] < -0.6 * self.dimensions(p1[2])[1][1]
+                    self.rib_paths.append((p0[:3], p1[:3], radius, front))
+        grain = gaussian_blur(rng.standard_normal((256, 256)).astype(np.float32), 1.2)
+        self.grain = grain / grain.std()
+
+    def lung_points(self, rng, side, count):
+        """``count`` random points inside one lung."""
+        points = []
+        while len(points) < count:
+            p = np.column_stack(
+                [
+                    rng.uniform(0, 135, 4000) * side,
+                    rng.uniform(-95, 90, 4000),
+                    rng.uniform(-250, 5, 4000),
+                ]
+            )
+            points.extend(p[self.inside_lung(p, margin=3)])
+        return np.array(points[:count])
+
+    def divide(self, start, targets, segments, depth=0):
+        """A branch from ``start`` towards the middle of ``targets``, then one daughter for
+        each half of them (split across their longest extent). Radii follow Murray's law:
+        the cube of a vessel's radius is proportional to the lung it supplies."""
+        radius = 0.8 * len(targets) ** 0.37
+        if len(targets) == 1:
+            end = targets[0]
+        else:
+            centre = targets.mean(axis=0)
+            end = start + (centre - start) * (0.55 if depth else 0.4)
+        segments.append((*start, *end, radius, radius * 0.92))
+        if len(targets) == 1:
+            return
+        spread = targets - targets.mean(axis=0)
+        axis = np.linalg.svd(spread, full_matrices=False)[2][0]
+        order = np.argsort(spread @ axis)
+        half = len(targets) // 2
+        for part in (targets[order[:half]], targets[order[half:]]):
+            self.divide(end, part, segments, depth + 1)
+
+    # Shape ----------------------------------------------------------------------------------
+
+    def dimensions(self, z):
+        """(half-width, half-depth) of the body and of the pleural cavity at height z."""
+        body = lerp(z, [(0, (150, 92)), (-60, (158, 106)), (-150, (160, 114)), (-260, (160, 114))])
+        cage = lerp(
+            z,
+            [
+                (12, (30, 30)),
+                (0, (62, 48)),
+                (-30, (95, 68)),
+                (-90, (122, 82)),
+                (-170, (130, 88)),
+                (-260, (130, 88)),
+            ],
+        )
+        return body, cage
+
+    def cage_sd(self, X, Y, z):
+        if np.ndim(z):
+            ca = np.interp(-z, [-12, 0, 30, 90, 170, 260], [30, 62, 95, 122, 130, 130])
+            cb = np.interp(-z, [-12, 0, 30, 90, 170, 260], [30, 48, 68, 82, 88, 88])
+        else:
+            (_, _), (ca, cb) = self.dimensions(z)
+        sd = superellipse_sd(X, Y, 0.0, -4.0, ca, cb, 2.3)
+        # The spine bulges into the back of the cavity.
+        return np.maximum(sd, -ellipse_sd(X, Y, 0, cb * 0.62, 27, 27))
+
+    def mediastinum_sd(self, X, Y, z):
+        """A narrow column from sternum to spine, and a layer of fat round the heart and the
+        great vessels: their bulges make the mediastinum's outline."""
+        taper = 0.5 + 0.5 * np.clip((Y + 60) / 90, 0, 1)
+        sd = np.maximum(np.abs(X - 4) - 17 * taper, np.abs(Y + 8) - 82)
+        sd = np.minimum(sd, self.heart_sd(X, Y, z, 6))
+        for points, radius in GREAT_VESSELS:
+            for p0, p1 in zip(points, points[1:], strict=False):
+                low, high = min(p0[2], p1[2]) - radius - 6, max(p0[2], p1[2]) + radius + 6
+                if np.ndim(z) == 0 and not low < z < high:
+                    continue
+                sd = np.minimum(sd, capsule_sd(X, Y, z, p0, p1, radius + 4))
+        return sd
+
+    def heart_sd(self, X, Y, z, grow=0.0):
+        cx, cy, cz = HEART
+        t = (np.asarray(z, float) - cz) / 62
+        scale = np.sqrt(np.clip(1 - t**2, 0, 1))
+        return (
+            np.where(
+                scale > 0, ellipse_sd(X, Y, cx, cy, 64 * scale + 0.01, 49 * scale + 0.01, -0.6), 99
+            )
+            - grow
+        )
+
+    def diaphragm_height(self, x, y):
+        """Height of the diaphragm under (x, y): a dome on each side (the right higher),
+        lowest at the back, in the posterior costophrenic recesses."""
+        right = np.asarray(x) < 0
+        dome, xs = np.where(right, -186.0, -200.0), np.where(right, -55.0, 55.0)
+        return (
+            dome
+            - 80 * ((x - xs) / 100) ** 2
+            - 110 * (np.maximum(0, y + 10) / 100) ** 2
+            - 30 * (np.maximum(0, -10 - y) / 100) ** 2
+        )
+
+    def inside_lung(self, points, margin=0.0):
+        x, y, z = points[:, 0], points[:, 1], points[:, 2]
+        inside = (z < 6) & (z > self.diaphragm_height(x, y) + margin)
+        inside &= self.cage_sd(x, y, z) < -margin
+        inside &= self.mediastinum_sd(x, y, z) > margin
+        return inside
+
+    # Drawing ---------------------------------------------------------------------------------
+
+    def outline(self, s: Slab):
+        """What changes little within a slice (wall, lungs, fissures, mediastinal fat, what
+        lies under the diaphragm), drawn once per 4 mm."""
+        key = round(s.z / 4)
+        if key != self._outline_key:
+            hu = self.hu
+            z = key * 4.0
+            (a, b), (ca, cb) = self.dimensions(z)
+            base = Slab(s.size, s.spacing, z)
+            whole = base.full()
+            X, Y = whole[1], whole[2]
+            body = np.maximum(superellipse_sd(X, Y, 0.0, -4.0, a, b, 2.5), Y - (b - 10))
+            cage = self.cage_sd(X, Y, z)
+            inner = body + 12
+            base.paint(whole, lambda X, Y: body, hu["skin"])
+            base.paint(whole, lambda X, Y: body + 2.0, hu["fat"])
+            # Muscles: pectorals in front, serratus and latissimus at the sides, the
+            # erector spinae behind; intercostal muscle round the cage.
+            base.paint(whole, lambda X, Y: np.maximum(np.abs(cage - 9) - 9, inner), hu["muscle"])
+            if z > -150:
+                g = lerp(z, [(0, 0.6), (-60, 1.0), (-150, 0.15)])
+                for side in (-1, 1):
+                    box = base.box(side * 70 - 70, side * 70 + 70, -cb - 90, -cb + 60)
+                    pectoral = ellipse_sd(
+                        box[1], box[2], side * 70, -cb - 16, 64 * g, 13 * g, -side * 0.35
+                    )
+                    base.paint(box, lambda X, Y, p=pectoral: p, hu["muscle"], clip=inner)
+                    base.paint(
+                        box, lambda X, Y, p=pectoral: np.abs(p + 6) - 0.7, hu["fat"], clip=inner
+                    )
+            for side in (-1, 1):
+                box = base.box(side * 30 - 32, side * 30 + 32, cb - 10, cb + 45)
+                base.paint(
+                    box,
+                    lambda X, Y, side=side: ellipse_sd(
+                        X, Y, side * 30, cb + 16, 27, 19, side * 0.2
+                    ),
+                    hu["muscle"],
+                    clip=inner,
+                )
+            # Under the diaphragm: liver on the right, stomach (gas in front) and spleen left.
+            below = self.diaphragm_height(X, Y) - z  # > 0 below the diaphragm
+            if below.max() > -8:
+                base.paint(
+                    whole,
+                    lambda X, Y: np.maximum(cage, -below),
+                    lambda X, Y: np.where(X < 15, hu["liver"], hu["spleen"]),
+                )
+                base.paint(
+                    whole,
+                    lambda X, Y: np.maximum(
+                        np.maximum(cage + 2, -below - 6), ellipse_sd(X, Y, 50, -35, 42, 36)
+                    ),
+                    15,
+                )
+                base.paint(
+                    whole,
+                    lambda X, Y: np.maximum(
+                        np.maximum(cage + 2, -below - 6),
+                        np.maximum(ellipse_sd(X, Y, 50, -35, 38, 32), Y + 40),
+                    ),
+                    -1000,
+                )  # noqa: E128
+            middle = base.box(-95, 100, -125, 95)
+            mediastinum = np.full(X.shape, 99.0, dtype=np.float32)
+            mediastinum[middle[0]] = self.mediastinum_sd(middle[1], middle[2], z)
+            lung = np.maximum(np.maximum(cage, -mediastinum), below)
+            base.paint(
+                whole,
+                lambda X, Y: lung,
+                lambda X, Y: (
+                    hu["lung"] + 55 * np.clip((Y + 20) / 100, 0, 1) + 10 * self.grain_at(base, X, Y)
+                ),
+            )
+            self.fissures(base, lung)
+            base.paint(whole, lambda X, Y: mediastinum, hu["fat"] + 10, clip=cage - 1)
+            self._outline_key, self._outline = key, (base.hu, lung)
+        return self._outline
+
+    def __call__(self, s: Slab) -> None:
+        base, lung = self.outline(s)
+        s.hu[:] = base
+        self.draw_vessels(s, lung)
+        self.nodule(s, lung)
+        self.mediastinum(s)
+        self.spine(s)
+        self.ribs(s)
+        self.scapulae(s)
+
+    def grain_at(self, s, X, Y):
+        rows = ((Y - s.coords[0]) / s.spacing).astype(int) % 256
+        cols = ((X - s.coords[0]) / s.spacing + int(s.z * 0.5)).astype(int) % 256
+        return self.grain[rows, cols]
+
+    def fissures(self, s, lung):
+        """The oblique fissures: thin sheets from high at the back to low in front; on an
+        axial slice, a line from near the hilum out towards the lateral chest wall."""
+        z = s.z
+        for side, top in ((-1, -66.0), (1, -72.0)):
+            if not -262 < z < top + 10:
+                continue
+            region = s.box(0, 140, -130, 100) if side > 0 else s.box(-140, 0, -130, 100)
+            where = region[0]
+            base = 58 + (z - top) * 1.05
+
+            def sheet(X, Y, side=side, base=base):
+                out = np.maximum(side * X - 30, 0)
+                front = base - 0.3 * out - 0.006 * out**2
+                return np.abs(Y - front) / 1.15 - 0.45
+
+            s.paint(
+                region,
+                sheet,
+                self.hu["fissure"],
+                clip=np.maximum(lung[where] + 1.0, 25 - side * region[1]),
+            )
+
+    def prepare(self, planes, size, spacing):
+        """Draw the vessel trees for every plane at once (one pass per vessel, not per plane
+        and vessel): how much of each pixel is vessel, thin vessels counting for less since
+        they fill only part of a voxel."""
+        zs = np.asarray(planes, dtype=np.float32)
+        X, Y = _grid(size, spacing)
+        coords = X[0]
+        fill = np.zeros((len(zs), size, size), dtype=np.float32)
+        for x0, y0, z0, x1, y1, z1, r0, r1 in self.vessels:
+            reach = max(r0, r1) + 2 * spacing
+            layers = np.nonzero((zs > min(z0, z1) - reach) & (zs < max(z0, z1) + reach))[0]
+            if not len(layers):
+                continue
+            c0 = max(0, int((min(x0, x1) - reach - coords[0]) / spacing))
+            c1 = min(size, int((max(x0, x1) + reach - coords[0]) / spacing) + 2)
+            r_0 = max(0, int((min(y0, y1) - reach - coords[0]) / spacing))
+            r_1 = min(size, int((max(y0, y1) + reach - coords[0]) / spacing) + 2)
+            sub_x = X[r_0:r_1, c0:c1][None]
+            sub_y = Y[r_0:r_1, c0:c1][None]
+            sub_z = zs[layers][:, None, None]
+            d = capsule_sd(sub_x, sub_y, sub_z, (x0, y0, z0), (x1, y1, z1), r0, r1)
+            strength = min(1.0, float((r0 + r1) / 3.4) ** 1.4)
+            cover = np.clip(0.5 - d / spacing, 0, 1) * strength
+            block = fill[layers, r_0:r_1, c0:c1]
+            fill[layers, r_0:r_1, c0:c1] = np.maximum(block, cover)
+        self.vessel_planes = {round(float(z), 3): fill[i] for i, z in enumerate(zs)}
+
+    def draw_vessels(self, s, lung):
+        fill = self.vessel_planes.get(round(float(s.z), 3))
+        if fill is None:
+            return
+        inside = np.clip(0.5 - (lung + 1.5) / s.spacing, 0, 1)
+        s.hu += (self.hu["vessel"] - s.hu) * fill * inside
+
+    def nodule(self, s, lung):
+        z = s.z
+        cx, cy, cz = NODULE
+        if abs(z - cz) > NODULE_RADIUS + 12:
+            return
+        region = s.box(cx - 22, cx + 22, cy - 22, cy + 22)
+
+        def sd(X, Y):
+            dx, dy, dz = X - cx, Y - cy, z - cz
+            r = np.sqrt(dx**2 + dy**2 + dz**2)
+            theta = np.arctan2(dy, dx)
+            lobes = 1 + 0.09 * np.sin(4 * theta + 0.5) + 0.05 * np.sin(7 * theta + 1.0)
+            return r - NODULE_RADIUS * lobes
+
+        # Short spicules into the surrounding lung (thin, so fainter than the nodule), then the
+        # nodule over their roots.
+        for angle, tilt in (
+            (0.3, 0.2),
+            (1.4, -0.3),
+            (2.6, 0.1),
+            (3.7, 0.4),
+            (4.6, -0.2),
+            (5.5, 0.0),
+        ):
+            tip = (cx + math.cos(angle) * 16, cy + math.sin(angle) * 16, cz + tilt * 12)
+            s.capsule(-250, (cx, cy, cz), tip, 1.2, 0.4, clip=lung + 1)
+        s.paint(region, sd, self.hu["nodule"])
+
+    def mediastinum(self, s):
+        z, hu = s.z, self.hu
+        blood = hu["blood"]
+        # The heart in its pericardial fat; a calcified dot in the anterior interventricular
+        # groove (the left anterior descending artery).
+        cx, cy, cz = HEART
+        if abs(z - cz) < 62:
+            scale = math.sqrt(1 - ((z - cz) / 62) ** 2)
+            a, b = 64 * scale, 49 * scale
+            s.ellipse(hu["pericardial_fat"], cx, cy, a + 5, b + 5, -0.6)
+            s.ellipse(hu["wall"] + 25, cx, cy, a + 1.3, b + 1.3, -0.6)
+            s.ellipse(hu["heart"], cx, cy, a, b, -0.6, wobble=[0.01, 0.015])
+            if -185 < z < -150:
+                gx, gy = cx + 0.25 * a, cy - 0.9 * b
+                s.ellipse(hu["pericardial_fat"], gx, gy, 6, 4)
+                s.ellipse(hu["calcium"], gx, gy + 1, 1.5, 1.3)
+        # The aorta and its branches, the caval and brachiocephalic veins, the pulmonary
+        # trunk and arteries (GREAT_VESSELS), and the azygos vein.
+        for points, radius in GREAT_VESSELS:
+            s.path(blood, points, radius)
+        s.path(blood, [(-8, 38, -255), (-8, 38, -78), (-16, 8, -70), (-24, -24, -72)], 4.0)
+        # Trachea, carina, main and lobar bronchi: air in a thin wall.
+        airway = [
+            ((2, 4, 12), (2, 14, -76), 10.0),
+            ((2, 14, -76), (-34, 18, -98), 7.5),
+            ((2, 14, -76), (36, 22, -104), 7.0),
+            ((-34, 18, -98), (-52, 14, -78), 5.0),
+            ((-34, 18, -98), (-44, 22, -130), 6.0),
+            ((-44, 22, -130), (-62, -8, -146), 4.0),
+            ((-44, 22, -130), (-58, 36, -170), 4.5),
+            ((36, 22, -104), (52, 4, -90), 5.0),
+            ((36, 22, -104), (54, 32, -150), 5.0),
+        ]
+        for p0, p1, r in airway:
+            s.capsule(hu["wall"], p0, p1, r + 1.5)
+        for p0, p1, r in airway:
+            s.capsule(-1000, p0, p1, r)
+        # Oesophagus behind the trachea, a little air in it.
+        s.path(hu["oesophagus"], [(6, 26, 12), (8, 30, -120), (20, 16, -250)], 8)
+        s.path(-1000, [(6, 26, 12), (8, 30, -120), (20, 16, -250)], 1.8)
+        # Sternum in front.
+        (_, _), (ca, cb) = self.dimensions(z)
+        if -205 < z < -20:
+            s.ellipse(hu["cortex"], 0, -cb - 12, 15, 6)
+            s.ellipse(hu["cancellous"], 0, -cb - 12, 13, 4)
+
+    def spine(self, s):
+        z, hu = s.z, self.hu
+        period = 26.0
+        phase = ((20.0 - z) % period) / period
+        (_, _), (ca, cb) = self.dimensions(z)
+        cy = cb * 0.62
+        if phase < 0.78:
+            s.ellipse(hu["cortex"], 0, cy, 18, 15)
+            s.ellipse(lambda X, Y: hu["cancellous"] + 30 * self.grain_at(s, X, Y), 0, cy, 16, 13)
+        else:
+            s.ellipse(hu["disc"], 0, cy, 19, 16)
+        back = cy + 15
+        canal = back + 9
+        s.ellipse(hu["epidural_fat"], 0, canal, 10, 9)
+        if phase < 0.5:
+            for side in (-1, 1):
+                s.capsule(hu["cortex"], (side * 11, back - 3, z), (side * 12, back + 10, z), 3.6)
+                s.capsule(hu["cortex"], (side * 14, back + 2, z), (side * 34, back + 14, z), 3.4)
+        if 0.1 < phase < 0.9:
+            for side in (-1, 1):
+                s.capsule(hu["cortex"], (side * 12, back + 11, z), (0, canal + 11, z), 2.6)
+            s.capsule(hu["cortex"], (0, canal + 11, z), (0, canal + 30, z), 3.0, 2.2)
+        s.ellipse(hu["csf"], 0, canal, 7.5, 6.5)
+
+    def ribs(self, s):
+        """Twelve pairs: each from its vertebra round the cage, falling as it goes forwards,
+        bone behind and at the sides, cartilage at the front."""
+        hu = self.hu
+        for p0, p1, radius, front in self.rib_paths:
+            s.capsule(hu["cartilage"] if front else hu["cortex"], p0, p1, radius)
+            if not front:
+                s.capsule(hu["cancellous"], p0, p1, radius - 1.7)
+
+    def scapulae(self, s):
+        """The blades of the scapulae behind the upper ribs, in their muscles, down to the
+        inferior angle."""
+        z, hu = s.z, self.hu
+        if not -146 < z < 10:
+            return
+        (_, _), (ca, cb) = self.dimensions(z)
+        width = lerp(z, [(10, 1.0), (-100, 0.85), (-146, 0.0)])
+        # Along the back of the rib cage, 13 mm out, from near the spine round towards the side.
+        first, last = 34 + 26 * (1 - width), 36 + 44 * width
+        for side in (-1, 1):
+            points = []
+            for angle in np.linspace(first, last, 4):
+                rad = math.radians(angle)
+                points.append((side * math.sin(rad) * (ca + 16), math.cos(rad) * (cb + 13) - 4, z))
+            s.path(hu["muscle"], points, 4 * width + 3)
+            s.path(hu["cortex"] - 300, points, 1.5)
+
+
+HEART = (26.0, -24.0, -178.0)
+# (points, radius): ascending aorta, arch, descending aorta; brachiocephalic trunk, left common
+# carotid and left subclavian arteries; brachiocephalic veins, superior and inferior venae
+# cavae; pulmonary trunk, right and left pulmonary arteries.
+GREAT_VESSELS = [
+    ([(-4, -24, -176), (-10, -26, -120), (-12, -24, -66)], 15.0),
+    ([(-12, -24, -66), (-6, -12, -50), (10, 4, -48), (22, 22, -58), (24, 28, -70)], 13.0),
+    ([(24, 28, -70), (22, 32, -160), (14, 30, -255)], 11.5),
+    ([(-6, -14, -50), (-20, -6, 12)], 6.5),
+    ([(6, -8, -48), (12, 2, 12)], 4.5),
+    ([(16, 6, -52), (38, 14, 8)], 5.5),
+    ([(54, -24, 4), (-16, -34, -44)], 6.0),
+    ([(-44, -18, 8), (-20, -34, -44)], 7.0),
+    ([(-20, -34, -44), (-24, -30, -90), (-26, -26, -130)], 10.0),
+    ([(-26, 14, -255), (-28, 8, -200)], 13.0),
+    ([(14, -56, -150), (16, -34, -110), (14, -24, -96)], 14.0),
+    ([(14, -24, -96), (-10, 2, -100), (-40, 10, -98)], 10.0),
+    ([(14, -24, -96), (30, 4, -88), (40, 10, -98)], 9.5),
+]
+
+
+# --- Ultrasound -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sector:
+    """A curvilinear probe's field of view and the image it is shown in: beams fan out from a
+    virtual apex ``radius`` mm above the skin, ``half_angle`` degrees either side."""
+
+    width: int = 480
+    height: int = 360
+    pixel: float = 0.4  # mm
+    radius: float = 45.0
+    half_angle: float = 36.0
+    depth: float = 134.0
+    top: float = 5.0  # mm from the top of the image to the skin under the middle beam
+    lines: int = 256
+    samples: int = 420
+
+    def polar(self):
+        """Each sample's (depth along its beam, lateral mm, depth below the skin mm)."""
+        theta = np.radians(np.linspace(-self.half_angle, self.half_angle, self.lines))
+        d = np.linspace(0, self.depth, self.samples)
+        r = self.radius + d[:, None]
+        u = r * np.sin(theta)[None, :]
+        w = r * np.cos(theta)[None, :] - self.radius
+        f32 = np.float32
+        return np.broadcast_to(d[:, None], u.shape).astype(f32), u.astype(f32), w.astype(f32)
+
+    def scan_conversion(self):
+        """For each pixel of the image, where to read the beams (fractional sample, line), and
+        whether it lies inside the fan."""
+        cols = (np.arange(self.width) - self.width / 2 + 0.5) * self.pixel
+        rows = np.arange(self.height) * self.pixel - self.top
+        X, Y = np.meshgrid(cols, rows)
+        r = np.hypot(X, Y + self.radius)
+        theta = np.degrees(np.arctan2(X, Y + self.radius))
+        line = (theta + self.half_angle) / (2 * self.half_angle) * (self.lines - 1)
+        sample = (r - self.radius) / self.depth * (self.samples - 1)
+        inside = np.clip(
+            np.minimum.reduce(
+                [line + 0.5, self.lines - 0.5 - line, sample + 0.5, self.samples - 0.5 - sample]
+            ),
+            0,
+            1,
+        )
+        return sample, line, inside
+
+
+def bilinear(image, rows, cols):
+    """``image`` sampled at fractional (rows, cols), clamped at the edges."""
+    r0 = np.clip(np.floor(rows).astype(int), 0, image.shape[0] - 2)
+    c0 = np.clip(np.floor(cols).astype(int), 0, image.shape[1] - 2)
+    fr = np.clip(rows - r0, 0, 1)
+    fc = np.clip(cols - c0, 0, 1)
+    top = image[r0, c0] * (1 - fc) + image[r0, c0 + 1] * fc
+    bottom = image[r0 + 1, c0] * (1 - fc) + image[r0 + 1, c0 + 1] * fc
+    return top * (1 - fr) + bottom * fr
+
+
+GALLBLADDER = {"centre": (6.0, 60.0), "axes": (46.0, 20.0, 19.0), "tilt": -0.2}
+
+
+def gallbladder_frames(count: int = 40, seed: int = 9) -> list[np.ndarray]:
+    """A longitudinal sweep over a distended gallbladder through the liver: beams simulated on
+    a polar grid (echo strength times speckle, attenuation along each beam with the scanner's
+    gain making up for the liver's, so fluid lets more through and the tissue behind it looks
+    brighter), log-compressed and scan-converted into the sector image. The probe rocks
+    through the gallbladder, so it grows and shrinks a little, and drifts with breathing."""
+    sector = Sector()
+    rng = np.random.default_rng(seed)
+    d, u, w = sector.polar()
+    shape = d.shape
+    sample, line, inside = sector.scan_conversion()
+
+    def speckle_field():
+        field = rng.standard_normal(shape) + 1j * rng.standard_normal(shape)
+        real = gaussian_blur(field.real.astype(np.float32), 1.0)
+        imag = gaussian_blur(field.imag.astype(np.float32), 1.0)
+        # Wider across the beam than along it: lateral resolution is the poorer.
+        real = gaussian_blur(real.T, 0.9).T
+        imag = gaussian_blur(imag.T, 0.9).T
+        field = (real + 1j * imag) / math.sqrt(float(np.mean(real**2 + imag**2)))
+        return field.astype(np.complex64)
+
+    fields = [speckle_field() for _ in range(3)]
+    septa = gaussian_blur(rng.standard_normal(shape).astype(np.float32), 3.0)
+    septa /= septa.std()
+    frames = []
+    for n in range(count):
+        phase = 2 * math.pi * n / count
+        elevation = 11.0 * math.sin(phase + 0.4)  # mm through the gallbladder
+        drift = 3.0 * math.sin(phase * 2)  # breathing, along the beam
+        slide = 4.0 * math.sin(phase + 1.2)  # the probe sliding along the skin
+        tu, tw = u + slide, w - drift
+        echo = np.full(shape, 0.42, dtype=np.float32)  # liver
+        attenuation = np.full(shape, 1.0, dtype=np.float32)
+        # Skin, subcutaneous fat with a few bright septa, muscle with faint fibres, and the
+        # bright liver capsule.
+        echo = np.where(d < 1.2, 1.2, echo)
+        fat = (d >= 1.2) & (d < 13 + 1.5 * septa[:, 5:6])
+        echo = np.where(fat, 0.14 + 0.5 * (septa > 1.6), echo)
+        muscle = (d >= 13 + 1.5 * septa[:, 5:6]) & (d < 23)
+        echo = np.where(muscle, 0.26 + 0.12 * (np.sin(d * 1.9 + septa * 2) > 0.7), echo)
+        echo = np.where(np.abs(d - 24) < 0.7, 1.1, echo)
+        # Vessels in the liver: portal branches (bright walls), a hepatic vein (no wall).
+        for cu, cw, ru, rw, angle, walls, offset in (
+            (30, 100, 22, 6.0, 0.25, True, 0.0),
+            (-58, 52, 12, 3.0, -0.5, True, 6.0),
+            (52, 44, 9, 2.6, 0.9, True, -5.0),
+            (-52, 104, 15, 4.2, -0.2, False, 2.0),
+        ):
+            cut = 1 - ((elevation - offset) / 12) ** 2
+            if cut <= 0.05:
+                continue
+            sd = ellipse_sd(tu, tw, cu, cw, ru, rw * math.sqrt(cut), angle)
+            if walls:
+                echo = np.where(np.abs(sd - 0.6) < 0.7, 1.0, echo)
+            echo = np.where(sd < 0, 0.004, echo)
+            attenuation = np.where(sd < 0, 0.3, attenuation)
+        # The right kidney, deep and to the right: dark cortex, bright sinus fat.
+        kidney = ellipse_sd(tu, tw, 40, 116, 36, 15, -0.2)
+        echo = np.where(kidney < 0, 0.22, echo)
+        echo = np.where(ellipse_sd(tu, tw, 42, 116, 20, 5, -0.2) < 0, 0.9, echo)
+        # The diaphragm: a bright curve, with the liver's mirror image beyond it.
+        dia = np.hypot(tu - 60, tw - 20) - 150
+        echo = np.where(np.abs(dia) < 1.4, 1.7, np.where(dia > 1.4, 0.34, echo))
+        # The gallbladder: a thin bright wall round anechoic bile.
+        (gu, gw), (ga, gb, ge), tilt = (
+            GALLBLADDER["centre"],
+            GALLBLADDER["axes"],
+            GALLBLADDER["tilt"],
+        )
+        cut = math.sqrt(max(0.05, 1 - (elevation / ge) ** 2))
+        theta = np.arctan2(tw - gw, tu - gu)
+        gallbladder = ellipse_sd(tu, tw, gu, gw, ga * (0.75 + 0.25 * cut), gb * cut, tilt)
+        gallbladder = gallbladder - 2.5 * np.cos(theta - math.pi)  # a wider fundus (left)
+        neck = capsule_sd(
+            tu, tw, 0.0, (gu + 30, gw + 8, 0), (gu + 48, gw + 22, 0), 6 * cut, 3 * cut
+        )
+        gallbladder = np.minimum(gallbladder, neck)
+        echo = np.where(np.abs(gallbladder + 1.0) < 0.9, 1.1, echo)
+        echo = np.where(gallbladder < -1.9, 0.002, echo)
+        attenuation = np.where(gallbladder < -1.9, 0.08, attenuation)
+        # Round trip attenuation, 1.1 dB per cm in liver, made up by the time-gain
+        # compensation; less in fluid, so what lies behind the bile comes back brighter.
+        loss_db = np.cumsum(attenuation, axis=0) * (sector.depth / sector.samples) * 0.11 * 2
+        gain_db = (
+            np.cumsum(np.ones_like(attenuation), axis=0)
+            * (sector.depth / sector.samples)
+            * 0.11
+            * 2
+        )
+        # Refraction at the gallbladder's curved sides: beams that graze its wall lose energy
+        # beyond it (edge shadows).
+        grazing = np.sum(np.abs(gallbladder + 1.0) < 1.6, axis=0) > 34
+        after = np.cumsum(np.abs(gallbladder + 1.0) < 1.6, axis=0) > 0
+        loss_db += np.where(grazing[None, :] & after & (gallbladder > 0), 6.0, 0.0)
+        # The beam's width and pulse length blur every edge (lateral worse than axial).
+        echo = gaussian_blur(gaussian_blur(echo, 0.9).T, 1.3).T
+        level = echo * 10 ** ((gain_db - loss_db) / 20)
+        # Speckle, compounded (two looks averaged) as scanners do to smooth it; it changes as
+        # the beam moves through the tissue.
+        a = elevation / 5.0
+        look1 = np.abs(fields[0] * math.cos(a) + fields[1] * math.sin(a))
+        look2 = np.abs(fields[1] * math.cos(a) + fields[2] * math.sin(a))
+        amplitude = level * (look1 + look2) / 2 + 0.003 * np.abs(fields[2])
+        db = gaussian_blur(20 * np.log10(np.maximum(amplitude, 1e-6)), 0.6)
+        grey = np.clip((db + 46) / 50, 0, 1) ** 1.6 * 255
+        grey *= 1 - 0.25 * np.clip((d - 115) / 20, 0, 1)  # far-field fall-off
+        image = bilinear(grey, sample, line) * inside
+        frames.append(np.clip(np.round(image), 0, 255).astype(np.uint8))
+    return frames
+
+
+# --- The cases ------------------------------------------------------------------------------
+
+
+def nephrostomy_volume() -> CTVolume:
+    return draw_ct(
+        Abdomen(contrast=PLAIN, hydronephrosis=True, seed=1),
+        count=56,
+        size=256,
+        spacing=1.4,
+        slice_spacing=4.0,
+        seed=11,
+        noise_hu=8.0,
+    )
+
+
+LIVER_ABSCESS = ((-95.0, -5.0, -38.0), 28.0)
+
+
+def liver_abscess_volume() -> CTVolume:
+    return draw_ct(
+        Abdomen(contrast=PORTAL, abscess=LIVER_ABSCESS, seed=2),
+        count=36,
+        size=256,
+        spacing=1.4,
+        slice_spacing=5.0,
+        top=15.0,
+        seed=12,
+        noise_hu=9.0,
+    )
+
+
+def lung_nodule_volume() -> CTVolume:
+    return draw_ct(
+        Chest(seed=3), count=64, size=256, spacing=1.4, slice_spacing=4.0, seed=13, noise_hu=10.0
+    )
+
+
+US_FRAME_TIME_MS = 66.0
+US_PIXEL_MM = Sector.pixel
+
+
+@dataclass(frozen=True)
+class Phantom:
+    """One demo case: what its ImageStack row says, and how to make its upload."""
+
+    slug: str
+    title: str
+    modality: str
+    plane: str
+    window_keys: tuple
+    description: str
+    build: Callable[[], bytes]
+    filename: str
+    credit: str = CREDIT
+    source: str = SOURCE
+    is_synthetic: bool = True
+
+    def stack_fields(self) -> dict:
+        """The ImageStack fields an editor would fill in for this upload."""
+        return {
+            "title": self.title,
+            "modality": self.modality,
+            "plane": self.plane,
+            "window_keys": list(self.window_keys),
+            "description": self.description,
+            "credit": self.credit,
+            "source": self.source,
+            "is_synthetic": self.is_synthetic,
+        }
+
+
+@functools.cache
+def nephrostomy_ct() -> bytes:
+    return ct_upload(nephrostomy_volume())
+
+
+@functools.cache
+def liver_abscess_ct() -> bytes:
+    return ct_upload(liver_abscess_volume())
+
+
+@functools.cache
+def lung_nodule_ct() -> bytes:
+    return ct_upload(lung_nodule_volume())
+
+
+@functools.cache
+def gallbladder_us() -> bytes:
+    frames = gallbladder_frames()
+    return synthetic.to_bytes(
+        synthetic.ultrasound_cine(
+            frames, frame_time_ms=US_FRAME_TIME_MS, pixel_spacing_mm=US_PIXEL_MM, burned_in="NO"
+        )
+    )
+
+
+PHANTOMS = {
+    phantom.slug: phantom
+    for phantom in (
+        Phantom(
+            slug="nephrostomy-ct",
+            title="Obstructed left kidney: planning a nephrostomy",
+            modality="CT",
+            plane="axial",
+            window_keys=("soft-tissue", "bone", "lung"),
+            description=(
+                "Synthetic phantom, not a patient. Axial CT of the abdomen without contrast, "
+                "56 slices 4 mm apart, numbered from the lowest (slice 1, lower lumbar spine) to "
+                "the highest (slice 56, lung bases). The patient's left is on the right of the "
+                "image. The left kidney is obstructed: its renal pelvis and calyces are dilated "
+                "with urine (about 0 HU, darker than the 40 HU kidney), the fat around it is "
+                "stranded, and the dilated ureter runs down to a 9 mm stone at slices 9 and 10. "
+                "The right kidney is normal. The target, the posterior calyx of the left lower "
+                "pole, is seen from slice 18 to 22 and is largest at slice 20. The gas-filled "
+                "descending colon lies beside and slightly behind the lower pole (slices 12 to "
+                "23). The spleen lies beside the upper pole (slices 35 to 56) and the lung bases "
+                "fill the posterior costophrenic recesses behind the liver and spleen on slices "
+                "43 to 56. Also shown: liver, stomach, pancreas, bowel, aorta, inferior vena "
+                "cava, spine, paraspinal, psoas and quadratus lumborum muscles, and the lower "
+                "ribs."
+            ),
+            build=nephrostomy_ct,
+            filename="nephrostomy-ct.zip",
+        ),
+        Phantom(
+            slug="liver-abscess-ct",
+            title="Liver abscess: planning a drain",
+            modality="CT",
+            plane="axial",
+            window_keys=("soft-tissue", "liver", "lung"),
+            description=(
+                "Synthetic phantom, not a patient. Axial contrast-enhanced CT of the upper "
+                "abdomen in the portal venous phase, 36 slices 5 mm apart, numbered from the "
+                "lowest (slice 1, the lower poles of the kidneys) to the highest (slice 36, the "
+                "dome of the liver and the lung bases). The patient's right is on the left of "
+                "the image. A 6 cm abscess lies in the lateral part of the right lobe of the "
+                "liver, close to its surface, from slice 20 to 31 and largest at slices 25 and "
+                "26: fluid of about 20 HU with a thin enhancing wall, a paler rim of oedematous "
+                "liver round it and a thin septum across it. The right lung base lies behind the "
+                "liver down to slice 25 and round its back and outer side down to slice 29; in "
+                "the mid-axillary line, beside the liver, it reaches down only to slice 33. The "
+                "gallbladder lies in front of and below the abscess, towards the midline (slices "
+                "8 to 21). Also shown: portal and hepatic veins, inferior vena cava, aorta, "
+                "kidneys, spleen, stomach, bowel, ribs and spine."
+            ),
+            build=liver_abscess_ct,
+            filename="liver-abscess-ct.zip",
+        ),
+        Phantom(
+            slug="lung-nodule-ct",
+            title="Peripheral lung nodule: planning a biopsy",
+            modality="CT",
+            plane="axial",
+            window_keys=("lung", "mediastinum"),
+            description=(
+                "Synthetic phantom, not a patient. Axial CT of the chest without contrast, 64 "
+                "slices 4 mm apart, numbered from the lowest (slice 1, upper abdomen under the "
+                "diaphragm) to the highest (slice 64, lung apices). The patient's right is on "
+                "the left of the image. A solid, lobulated 18 mm nodule with short spicules lies "
+                "in the back of the right lower lobe, about 2 cm from the posterior chest wall, "
+                "from slice 25 to 28 and largest at slices 26 and 27; the oblique fissure runs in "
+                "front of it. Pulmonary arteries and veins branch out from each hilum and taper "
+                "towards the periphery. The tips of the scapulae reach down to about slice 28. "
+                "Also shown: trachea and main bronchi (the carina at slice 45), aorta, "
+                "pulmonary arteries, heart, oesophagus, ribs, spine and chest wall muscles."
+            ),
+            build=lung_nodule_ct,
+            filename="lung-nodule-ct.zip",
+        ),
+        Phantom(
+            slug="gallbladder-us",
+            title="Distended gallbladder on ultrasound",
+            modality="US",
+            plane="oblique",
+            window_keys=(),
+            description=(
+                "Synthetic phantom, not a patient. Ultrasound cine of 40 frames: a curved probe "
+                "under the right costal margin, the skin at the top of the fan-shaped image. A "
+                "distended gallbladder, about 9 cm long and 4 cm deep, fills the middle of the "
+                "image: black (anechoic) bile inside a thin bright wall, a brighter band of liver "
+                "behind it (posterior acoustic enhancement) and thin dark shadows from its curved "
+                "edges. Liver surrounds it, with a few vessels; the bright curve of the diaphragm "
+                "crosses the deep left of the image and the right kidney lies deep on the right. "
+                "The probe rocks gently, so the gallbladder grows and shrinks a little from "
+                "frame to frame. No stones are shown."
+            ),
+            build=gallbladder_us,
+            filename="gallbladder-us.dcm",
+        ),
+    )
+}
