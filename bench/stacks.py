@@ -14,6 +14,11 @@
    user with the test client: SQL queries (the same for both is the target), the HTML's bytes,
    the bytes sent before the first slice can show (HTML + the stylesheets + the viewer script +
    the first slice's image), and the stack's total bytes per window (every slice's image).
+3. **Scoring a route** (``courses.scoring``, as ``answer_submit`` scores a "plan the route"
+   answer): a needle path down through 100 slices of a 512 × 512 stack, past a target and three
+   structures to avoid that it misses (so every point is tested against every region), timed
+   over many repetitions. Figure: microseconds per slice crossed (the issue asks for well under
+   a millisecond), for the whole scorer and for ``irlearn.stacks.geometry.crossed`` alone.
 PostgreSQL only. Uploads and images go to a temporary folder.
 """
 
@@ -260,6 +265,69 @@ def lesson_figures(largest: int) -> dict:
     return figures
 
 
+SCORING_SLICES = 100
+SCORING_REPETITIONS = 300
+
+
+def scoring_figures(slices: int = SCORING_SLICES, repetitions: int = SCORING_REPETITIONS) -> dict:
+    """Microseconds per slice crossed to score a route that passes through ``slices`` slices."""
+    from courses import scoring
+    from irlearn.stacks.geometry import Geometry, Point, Region, crossed
+
+    def ellipse(index, cx, cy, r):
+        return {"slice": index, "kind": "ellipse", "cx": cx, "cy": cy, "rx": r, "ry": r}
+
+    def polygon(index, x, y):
+        corners = [(0, 0), (0.08, 0), (0.1, 0.06), (0.04, 0.1), (-0.02, 0.06)]
+        points = [[x + dx, y + dy] for dx, dy in corners]
+        return {"slice": index, "kind": "polygon", "points": points}
+
+    # Slices 1 mm apart and 0.7 mm pixels, as the processing benchmark's series.
+    geometry = Geometry(
+        width_mm=SIDE * 0.7, height_mm=SIDE * 0.7, positions=tuple(float(i) for i in range(slices))
+    )
+    last = slices - 1
+    shapes = {
+        ("target", "calyx"): [ellipse(i, 0.62, 0.58, 0.04) for i in range(last - 5, slices)],
+        ("avoid", "colon"): [polygon(i, 0.35, 0.45) for i in range(slices)],
+        ("avoid", "spleen"): [ellipse(i, 0.75, 0.3, 0.08) for i in range(slices)],
+        ("avoid", "pleura"): [polygon(i, 0.5, 0.1) for i in range(slices // 2)],
+    }
+    regions = [scoring.RegionRow(1, role, label, drawn) for (role, label), drawn in shapes.items()]
+    usable = scoring.usable_regions(regions, stack_id=1, slice_count=slices)
+    marks = scoring.Marks(target=Point(last, 0.62, 0.58), entry=Point(0, 0.6, 0.9))
+    result = scoring.score(kind="route", marks=marks, regions=usable, geometry=geometry)
+    if not result.is_correct:
+        raise RuntimeError(f"the benchmark's route should be right: {result.as_json()}")
+    path_slices = len({point.slice for point in geometry.path(marks.entry, marks.target)})
+    avoid = [Region(r.shapes, r.label) for r in usable if r.role == "avoid"]
+
+    def per_slice(run) -> float:
+        run()  # warm up
+        began = time.perf_counter()
+        for _ in range(repetitions):
+            run()
+        return (time.perf_counter() - began) / repetitions / path_slices * 1e6
+
+    scorer = per_slice(
+        lambda: scoring.score(kind="route", marks=marks, regions=usable, geometry=geometry)
+    )
+    crossing = per_slice(lambda: crossed(geometry, marks.entry, marks.target, avoid))
+    figures = {
+        "slices_crossed": path_slices,
+        "path_points": sum(1 for _ in geometry.path(marks.entry, marks.target)),
+        "repetitions": repetitions,
+        "microseconds_per_slice": round(scorer, 2),
+        "crossed_microseconds_per_slice": round(crossing, 2),
+    }
+    log(
+        f"scoring a route: {scorer:.1f} µs per slice crossed ({path_slices} slices, "
+        f"{figures['path_points']} points on the path, 3 regions to avoid); "
+        f"geometry.crossed alone {crossing:.1f} µs per slice"
+    )
+    return figures
+
+
 def main() -> None:
     parser = size_arguments(__doc__, child="--measure")
     parser.set_defaults(sizes="100,300")
@@ -281,7 +349,11 @@ def main() -> None:
     )
     largest = max(int(size) for size in args.sizes.split(","))
     write_results(results, None, tag=TAG, memory_ratio=memory_ratio)
-    figures = {"processing": results, "lesson": lesson_figures(largest)}
+    figures = {
+        "processing": results,
+        "lesson": lesson_figures(largest),
+        "scoring": scoring_figures(),
+    }
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")
         log(f"wrote {args.json}")

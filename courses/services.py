@@ -7,6 +7,7 @@ double click or two tabs never make two enrolments, progress rows, attempts or c
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from courses import scoring
 from courses.models import (
     Answer,
     Attempt,
@@ -18,8 +19,11 @@ from courses.models import (
     Module,
     ModuleCompletion,
     Question,
+    QuestionRegion,
 )
 from irlearn.content import Status
+from irlearn.stacks.geometry import Geometry
+from irlearn.stacks.models import StackSlice
 
 
 class AnswerRejected(Exception):
@@ -80,12 +84,19 @@ def attempt_start(*, user, module: Module) -> Attempt:
         return open_attempts.get()
 
 
-def answer_submit(*, attempt: Attempt, question_id, choice) -> Answer:
+def answer_submit(*, attempt: Attempt, question_id, choice=None, marks=None) -> Answer:
     """Record the answer to one question of ``attempt``; finish the attempt after the last.
 
+    A single best answer question is answered with ``choice`` (a letter); a question on an
+    image with ``marks`` (the POST data, or a dict as ``Answer.marks`` stores them), scored
+    against the regions drawn on the question's stack (courses/scoring.py).
+
     Answering the same question again (a double click, a second tab) keeps the first answer:
-    feedback has been shown, so changing it would make the score meaningless.
-    Raises AnswerRejected for a question outside the attempt or an option the question lacks.
+    feedback has been shown, so changing it would make the score meaningless. The attempt's
+    row is locked while the answer is recorded, so the last two answers given at once in two
+    tabs still finish the attempt exactly once.
+    Raises AnswerRejected for a question outside the attempt, an option the question lacks, or
+    marks that cannot be scored (off the image, on a slice the stack lacks, not numbers).
     """
     try:
         question_id = int(question_id)
@@ -95,24 +106,81 @@ def answer_submit(*, attempt: Attempt, question_id, choice) -> Answer:
         raise AnswerRejected("That question is not part of this attempt.")
     with transaction.atomic():
         attempt = Attempt.objects.select_for_update().get(pk=attempt.pk)
-        question = Question.objects.filter(pk=question_id, module_id=attempt.module_id).first()
+        question = (
+            Question.objects.select_related("stem_stack")
+            .filter(pk=question_id, module_id=attempt.module_id)
+            .first()
+        )
         if question is None:
             raise AnswerRejected("That question is not part of this module.")
-        if not isinstance(choice, str) or choice not in question.letters:
-            raise AnswerRejected("That option is not one of the question's options.")
+        parsed = None
+        if question.is_on_image:
+            if choice:
+                raise AnswerRejected("This question is answered by marking the image.")
+            try:
+                parsed = scoring.parse_marks(
+                    marks, kind=question.kind, slice_count=question.stem_stack.slice_count
+                )
+            except scoring.MarkError as error:
+                raise AnswerRejected(str(error)) from None
+        else:
+            if marks:
+                raise AnswerRejected("This question is answered by choosing an option.")
+            if not isinstance(choice, str) or choice not in question.letters:
+                raise AnswerRejected("That option is not one of the question's options.")
         existing = attempt.answers.filter(question=question).first()
         if existing is not None:
             return existing
         if attempt.is_finished:
             raise AnswerRejected("This attempt is finished.")
-        answer = Answer.objects.create(
-            attempt=attempt,
-            question=question,
-            choice=choice,
-            is_correct=choice == question.correct,
-        )
+        if parsed is None:
+            answer = Answer.objects.create(
+                attempt=attempt,
+                question=question,
+                choice=choice,
+                is_correct=choice == question.correct,
+            )
+        else:
+            result = _image_result(question, parsed)
+            answer = Answer.objects.create(
+                attempt=attempt,
+                question=question,
+                marks=parsed.as_json(),
+                result=result.as_json(),
+                is_correct=result.is_correct,
+            )
         _attempt_finish_if_answered(attempt)
     return answer
+
+
+def question_regions(question: Question) -> list[scoring.RegionRow]:
+    """The regions of an image question that count (those on its stem stack), in one query."""
+    stack = question.stem_stack
+    rows = (
+        QuestionRegion.objects.filter(question=question)
+        .order_by("pk")
+        .values_list("stack_id", "role", "label", "shapes")
+    )
+    return scoring.usable_regions(rows, stack_id=stack.pk, slice_count=stack.slice_count)
+
+
+def _image_result(question: Question, marks: scoring.Marks) -> scoring.Result:
+    """Score ``marks``: one query for the regions and, for routes, one for the slice positions
+    (a list of numbers, whatever the number of slices)."""
+    regions = question_regions(question)
+    geometry = None
+    if question.kind == Question.Kind.PLAN_ROUTE:
+        stack = question.stem_stack
+        positions = list(
+            StackSlice.objects.filter(stack=stack)
+            .order_by("index")
+            .values_list("position", flat=True)
+        )
+        # A stack being processed again may be short of rows for a moment: the missing slices
+        # take their place from the slice spacing.
+        positions += [None] * (stack.slice_count - len(positions))
+        geometry = Geometry.of(stack, positions)
+    return scoring.score(kind=question.kind, marks=marks, regions=regions, geometry=geometry)
 
 
 def _attempt_finish_if_answered(attempt: Attempt) -> None:
@@ -275,7 +343,14 @@ def learner_data(user) -> dict:
                 "total": a.total,
                 "passed": a.passed,
                 "answers": [
-                    {"question": str(answer.question), "choice": answer.choice.upper()}
+                    {
+                        "question": str(answer.question),
+                        "choice": answer.choice.upper(),
+                        # Questions on images: the marks placed and what they met.
+                        **(
+                            {"marks": answer.marks, "result": answer.result} if answer.marks else {}
+                        ),
+                    }
                     for answer in a.answers.all()
                 ],
             }

@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 from django.views.generic import DetailView, TemplateView
 
-from courses import services
+from courses import scoring, services
 from courses.certificates import certificate_pdf_bytes
 from courses.models import Attempt, Certificate, Course, Lesson, Module, Question
 from courses.progress import course_outline, course_outlines, enrolled_outlines
@@ -228,7 +228,10 @@ def _first_unanswered(attempt) -> int:
 
 @login_required
 def attempt_question(request, pk, number):
-    """Question ``number`` of an attempt: the form, then (after answering) the feedback."""
+    """Question ``number`` of an attempt: the form, then (after answering) the feedback.
+
+    Questions on images are answered by marking the stem stack in the viewer; until the
+    learner has answered, nothing of the regions they are scored against reaches the page."""
     attempt = _own_attempt(request, pk)
     if not 1 <= number <= len(attempt.question_ids):
         raise Http404("No such question in this attempt.")
@@ -239,15 +242,25 @@ def attempt_question(request, pk, number):
     )
     error = None
     if request.method == "POST":
-        choice = request.POST.get("choice")
         if question is None or str(request.POST.get("question")) != str(question.pk):
             raise BadRequest("The answer does not belong to this question.")
-        if not choice:
-            error = "Choose an answer before you check it."
+        if question.is_on_image:
+            answer_given = not scoring.marks_are_blank(request.POST, kind=question.kind)
+            # An option sent as well is passed on, for the service to refuse.
+            arguments = {"marks": request.POST, "choice": request.POST.get("choice")}
+            error = (
+                "Mark the skin entry point and the target before you check your answer."
+                if question.kind == Question.Kind.PLAN_ROUTE
+                else "Mark the target before you check your answer."
+            )
         else:
+            choice = request.POST.get("choice")
+            answer_given, arguments = bool(choice), {"choice": choice}
+            error = "Choose an answer before you check it."
+        if answer_given:
             try:
                 services.answer_submit(
-                    attempt=attempt, question_id=request.POST.get("question"), choice=choice
+                    attempt=attempt, question_id=request.POST.get("question"), **arguments
                 )
             except services.AnswerRejected as rejected:
                 raise BadRequest(str(rejected)) from None
@@ -268,9 +281,42 @@ def attempt_question(request, pk, number):
             "total": total,
             "is_last": number == total,
             "answered_percent": round(100 * len(answers) / total),
-            "error": error,
+            "error": error if request.method == "POST" else None,
+            **(_image_feedback(question, answer) if answer and question.is_on_image else {}),
         },
     )
+
+
+def _image_feedback(question, answer) -> dict:
+    """What the page shows after an image question is answered: the result in words and the
+    slices that matter, with the expert's regions and the learner's marks drawn over them."""
+    stack = question.stem_stack
+    regions = services.question_regions(question)
+    result = scoring.stored_result(answer.result)
+    targets = sorted({r.label for r in regions if r.role == "target"})
+    avoided = sorted({r.label for r in regions if r.role == "avoid"} - set(result.crossed))
+    try:
+        marks = scoring.parse_marks(answer.marks, kind=question.kind, slice_count=stack.slice_count)
+    except scoring.MarkError:
+        # Marks that no longer fit the stack (processed again since, with fewer slices): the
+        # result stands, but there is nothing to draw them on.
+        marks, panels = None, []
+    else:
+        panels = scoring.feedback_panels(
+            marks=marks, result=result, regions=regions, width=stack.width, height=stack.height
+        )
+    window = stack.rendered_windows[0] if stack.rendered_windows else None
+    return {
+        "marks": marks,
+        "result": result,
+        "target_words": scoring.the_list(targets) if targets else "",
+        "crossed_words": scoring.the_list(result.crossed) if result.crossed else "",
+        "avoided_words": scoring.the_list(avoided) if avoided else "",
+        "panels": [
+            (panel, stack.image_url(window, panel.index) if window else "") for panel in panels
+        ],
+        "stack": stack,
+    }
 
 
 @login_required

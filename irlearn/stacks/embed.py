@@ -18,8 +18,9 @@ SHORTCODE = re.compile(r"<p>\s*\[\[stack:([-a-zA-Z0-9_]+)\]\]\s*</p>")
 _ids = itertools.count(1)
 
 
-def viewer_html(stack: ImageStack, *, heading_level: int = 3) -> SafeString:
-    """The viewer for a stack with images; for one without, nothing (learners) ."""
+def viewer_html(stack: ImageStack, *, heading_level: int = 3, mark: str = "") -> SafeString:
+    """The viewer for a stack with images; for one without, nothing (learners) . ``mark``
+    ("target" or "route") puts it in marking mode, for a question answered on the stack."""
     if not stack.is_showable:
         return SafeString()
     return render_to_string(
@@ -28,6 +29,7 @@ def viewer_html(stack: ImageStack, *, heading_level: int = 3) -> SafeString:
             "stack": stack,
             "uid": f"stack-{stack.pk}-{next(_ids)}",
             "heading_level": heading_level,
+            "mark": mark if mark in ("target", "route") else "",
         },
     )
 

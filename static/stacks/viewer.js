@@ -4,6 +4,10 @@
 // preloads the current window's images, nearest slices first, a few at a time. Switching
 // slices swaps the <img> src to an image already in the browser's memory. No canvas, no WebGL:
 // the images are rendered on the server, one per slice and window.
+//
+// Marking mode (data-mark="target" or "route" on the figure, inside an image question's form):
+// a click, a tap or Enter on the keyboard's cross places the next mark on the slice shown, and
+// fills the form's hidden inputs (slice index, and x and y as fractions of the image).
 (function () {
   "use strict";
 
@@ -13,6 +17,8 @@
   var TAP_SLOP = 6; // a press that moves less than this is a tap (a measuring point)
   var PAGE_STEP = 10; // slices per Page Up / Page Down
   var ANNOUNCE_AFTER = 700; // ms of stillness before the live region says where we are
+  var MARKS = { target: ["target"], route: ["entry", "target"] }; // in the order they are placed
+  var MARK_NAMES = { entry: "Entry point", target: "Target" };
 
   function StackViewer(root) {
     this.root = root;
@@ -30,6 +36,9 @@
     this.cursor = null; // the keyboard's measuring cross, in image pixels
     this.timer = null; // cine playback
     this.announceTimer = null;
+    this.mark = MARKS[root.dataset.mark] ? root.dataset.mark : "";
+    this.form = this.mark ? root.closest("form") : null;
+    this.marks = {}; // placed marks by name: {slice, x, y}, x and y fractions of the image
 
     var q = function (selector) { return root.querySelector(selector); };
     this.viewport = q(".stack-viewport");
@@ -73,6 +82,7 @@
       this.measureButton.addEventListener("click", function () { self.setMeasuring(!self.measuring); });
     }
     this.root.querySelector(".stack-reset").addEventListener("click", function () { self.reset(); });
+    if (this.mark) this.enhanceMarking();
     // The rest waits until the page itself has loaded: the page comes first.
     this.loading.hidden = false;
     if (document.readyState === "complete") this.load();
@@ -99,6 +109,7 @@
         self.count = manifest.count;
         self.windowKey = manifest.windows[0].key;
         self.setEnabled(true);
+        if (self.mark) self.readMarks();
         self.pump();
       })
       .catch(function () {
@@ -192,6 +203,7 @@
     this.counter.textContent = text;
     this.slider.value = this.index + 1;
     this.slider.setAttribute("aria-valuetext", text);
+    if (this.mark) this.drawMarks();
   };
 
   StackViewer.prototype.announce = function () {
@@ -251,6 +263,10 @@
       event.preventDefault();
       return;
     }
+    if (this.mark && !this.measuring && this.onMarkKey(event)) {
+      event.preventDefault();
+      return;
+    }
     var moves = {
       ArrowDown: 1, ArrowRight: 1, ArrowUp: -1, ArrowLeft: -1,
       PageDown: PAGE_STEP, PageUp: -PAGE_STEP,
@@ -305,7 +321,9 @@
     var drag = this.drag;
     this.drag = null;
     if (!drag || event.pointerId !== drag.id) return;
-    if (!drag.moved && this.measuring) this.addPoint(this.toImage(event.clientX, event.clientY));
+    if (drag.moved) return;
+    if (this.measuring) this.addPoint(this.toImage(event.clientX, event.clientY));
+    else if (this.mark) this.placeMark(this.toImage(event.clientX, event.clientY));
   };
 
   // Measuring
@@ -385,11 +403,179 @@
       this.distance.textContent = points.length ? "First point set" : "";
     }
     var cursor = this.overlay.querySelector(".stack-cursor");
-    cursor.classList.toggle("is-hidden", !(this.measuring && this.cursor));
-    if (this.measuring && this.cursor) {
+    var showCursor = (this.measuring || this.mark) && this.cursor;
+    cursor.classList.toggle("is-hidden", !showCursor);
+    if (showCursor) {
       var c = this.cursor, arm = size * 0.03, lines = cursor.querySelectorAll("line");
       set(lines[0], { x1: c.x - arm, y1: c.y, x2: c.x + arm, y2: c.y });
       set(lines[1], { x1: c.x, y1: c.y - arm, x2: c.x, y2: c.y + arm });
+    }
+  };
+
+  // Marking
+
+  StackViewer.prototype.enhanceMarking = function () {
+    var self = this;
+    this.clearButton = this.root.querySelector(".stack-clear-marks");
+    this.clearButton.addEventListener("click", function () { self.clearMarks(); });
+    if (!this.form) return;
+    this.summary = this.form.querySelector("[data-mark-summary]");
+    if (this.summary) this.summary.hidden = false;
+    this.form.querySelectorAll("[data-mark-redo]").forEach(function (button) {
+      button.addEventListener("click", function () { self.redoMark(button.dataset.markRedo); });
+    });
+    // The cross shows where Enter will mark as soon as the keyboard reaches the image.
+    this.viewport.addEventListener("focus", function () {
+      if (!self.manifest || self.cursor || !self.viewport.matches(":focus-visible")) return;
+      self.cursor = { x: self.manifest.width / 2, y: self.manifest.height / 2 };
+      self.drawMeasurement();
+    });
+  };
+
+  StackViewer.prototype.markOrder = function () {
+    return MARKS[this.mark];
+  };
+
+  // The next mark a click places: the first not yet placed. With all placed, the learner is
+  // starting again: a route's marks go back to none (its entry first); a target simply moves.
+  StackViewer.prototype.nextMark = function () {
+    var order = this.markOrder(), marks = this.marks;
+    var missing = order.filter(function (name) { return !marks[name]; });
+    if (missing.length) return missing[0];
+    if (order.length > 1) this.marks = {};
+    return order[0];
+  };
+
+  StackViewer.prototype.placeMark = function (point) {
+    if (!this.manifest) return;
+    var name = this.nextMark();
+    this.marks[name] = {
+      slice: this.index,
+      x: point.x / this.manifest.width,
+      y: point.y / this.manifest.height,
+    };
+    this.saveMarks();
+    var next = this.markOrder().filter(function (n) { return !this.marks[n]; }, this)[0];
+    var said = MARK_NAMES[name] + " set on " + this.noun.toLowerCase() + " " + (this.index + 1) + ".";
+    if (next) said += " Now mark the " + (next === "entry" ? "skin entry point" : "target") + ".";
+    else said += " Check your answer when you are ready.";
+    this.say(said);
+  };
+
+  StackViewer.prototype.redoMark = function (name) {
+    delete this.marks[name];
+    this.saveMarks();
+    this.say(MARK_NAMES[name] + " cleared: mark it again on the image.");
+    this.viewport.focus();
+  };
+
+  StackViewer.prototype.clearMarks = function () {
+    this.marks = {};
+    this.saveMarks();
+    this.say("Marks cleared.");
+  };
+
+  StackViewer.prototype.say = function (text) {
+    window.clearTimeout(this.announceTimer);
+    this.live.textContent = text;
+  };
+
+  // In marking mode the arrow keys move the cross, Enter or Space places the next mark there,
+  // and Page Up / Page Down move one slice (with Shift, ten).
+  StackViewer.prototype.onMarkKey = function (event) {
+    var width = this.manifest.width, height = this.manifest.height;
+    var step = (event.shiftKey ? 0.05 : 0.01) * Math.max(width, height);
+    var moves = { ArrowLeft: [-step, 0], ArrowRight: [step, 0], ArrowUp: [0, -step], ArrowDown: [0, step] };
+    var pages = { PageDown: 1, PageUp: -1 };
+    if (event.key in pages) {
+      this.go(this.index + pages[event.key] * (event.shiftKey ? PAGE_STEP : 1), "key");
+      return true;
+    }
+    if (!(event.key in moves) && event.key !== "Enter" && event.key !== " ") return false;
+    if (!this.cursor) this.cursor = { x: width / 2, y: height / 2 };
+    if (event.key in moves) {
+      this.cursor = {
+        x: Math.max(0, Math.min(width, this.cursor.x + moves[event.key][0])),
+        y: Math.max(0, Math.min(height, this.cursor.y + moves[event.key][1])),
+      };
+      this.drawMeasurement();
+    } else {
+      this.placeMark(this.cursor);
+    }
+    return true;
+  };
+
+  StackViewer.prototype.input = function (name, part) {
+    return this.form ? this.form.elements.namedItem(name + "_" + part) : null;
+  };
+
+  // The form's hidden inputs, the summary beside them and the drawing follow the marks.
+  StackViewer.prototype.saveMarks = function () {
+    this.markOrder().forEach(function (name) {
+      var mark = this.marks[name];
+      var values = mark ? [String(mark.slice), mark.x.toFixed(4), mark.y.toFixed(4)] : ["", "", ""];
+      ["slice", "x", "y"].forEach(function (part, i) {
+        var input = this.input(name, part);
+        if (input) input.value = values[i];
+      }, this);
+      var item = this.summary && this.summary.querySelector('[data-mark-item="' + name + '"]');
+      if (item) {
+        item.querySelector(".mark-value").textContent = mark
+          ? this.noun.toLowerCase() + " " + (mark.slice + 1)
+          : "not marked yet";
+        item.querySelector("[data-mark-redo]").hidden = !mark;
+      }
+    }, this);
+    this.drawMarks();
+  };
+
+  // Marks already in the form (the browser's back button keeps them) are shown again.
+  StackViewer.prototype.readMarks = function () {
+    var count = this.count;
+    this.markOrder().forEach(function (name) {
+      var parts = ["slice", "x", "y"].map(function (part) {
+        var input = this.input(name, part);
+        return input && input.value !== "" ? Number(input.value) : NaN;
+      }, this);
+      var ok = parts.every(isFinite) && parts[0] >= 0 && parts[0] < count &&
+        parts[1] >= 0 && parts[1] <= 1 && parts[2] >= 0 && parts[2] <= 1;
+      if (ok) this.marks[name] = { slice: parts[0], x: parts[1], y: parts[2] };
+    }, this);
+    this.saveMarks();
+  };
+
+  // Each mark is drawn solid on its own slice and as a dashed outline on the others, so the
+  // learner sees where the route runs while scrolling between its ends.
+  StackViewer.prototype.drawMarks = function () {
+    if (!this.overlay || !this.manifest) return;
+    var width = this.manifest.width, height = this.manifest.height;
+    var size = Math.max(width, height) * 0.025, index = this.index;
+    var set = function (element, attributes) {
+      Object.keys(attributes).forEach(function (name) { element.setAttribute(name, attributes[name]); });
+    };
+    var at = function (mark) { return { x: mark.x * width, y: mark.y * height }; };
+    var entry = this.marks.entry, target = this.marks.target;
+    var entryShape = this.overlay.querySelector(".stack-mark-entry");
+    var targetShape = this.overlay.querySelector(".stack-mark-target");
+    var path = this.overlay.querySelector(".stack-mark-path");
+    if (entryShape) {
+      entryShape.classList.toggle("is-hidden", !entry);
+      if (entry) {
+        var e = at(entry);
+        set(entryShape, { x: e.x - size, y: e.y - size, width: 2 * size, height: 2 * size });
+        entryShape.classList.toggle("is-elsewhere", entry.slice !== index);
+      }
+    }
+    targetShape.classList.toggle("is-hidden", !target);
+    if (target) {
+      var t = at(target);
+      set(targetShape, { cx: t.x, cy: t.y, r: size });
+      targetShape.classList.toggle("is-elsewhere", target.slice !== index);
+    }
+    path.classList.toggle("is-hidden", !(entry && target));
+    if (entry && target) {
+      var from = at(entry), to = at(target);
+      set(path, { x1: from.x, y1: from.y, x2: to.x, y2: to.y });
     }
   };
 

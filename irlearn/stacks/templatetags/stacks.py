@@ -6,9 +6,12 @@ register = template.Library()
 
 
 @register.simple_tag
-def stack_viewer(stack):
-    """{% stack_viewer stack %}: the scrollable viewer, or nothing if it has no images yet."""
-    return viewer_html(stack) if stack is not None else ""
+def stack_viewer(stack, mark=""):
+    """{% stack_viewer stack %}: the scrollable viewer, or nothing if it has no images yet.
+
+    ``mark="target"`` or ``mark="route"``: in marking mode, for a question answered on the
+    stack inside a form (clicks and the keyboard's Enter place marks in its hidden inputs)."""
+    return viewer_html(stack, mark=mark) if stack is not None else ""
 
 
 @register.simple_tag(takes_context=True)
