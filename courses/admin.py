@@ -4,16 +4,22 @@ Editors build courses here: a course's modules, a module's lessons and questions
 order learners meet them (drag the rows to reorder). What learners do (enrolments, progress,
 attempts, completions) is written by courses.services and only read here. Certificates are read
 too, and change only through the revoke and reinstate actions. Each course has a report
-(courses.reports): how many learners enrolled, started and finished, and how each question fares.
+(courses.reports): how many learners enrolled, started and finished, how each question fares,
+and, for questions answered on images, where learners marked.
+
+Questions answered on images (mark the target, plan the route) get their regions on their own
+change page, drawn on the stem stack's slices (static/courses/region-editor.js) or typed as JSON.
 """
 
 from adminsortable2.admin import SortableAdminBase, SortableAdminMixin, SortableInlineAdminMixin
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.widgets import AdminTextareaWidget
+from django.contrib.admin.widgets import AdminFileWidget, AdminTextareaWidget
 from django.contrib.auth import get_permission_codename
-from django.db.models import Count, Max
-from django.http import HttpResponse
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Exists, Max, OuterRef
+from django.forms.models import BaseInlineFormSet
+from django.http import HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -30,6 +36,7 @@ from courses.models import (
     Module,
     ModuleCompletion,
     Question,
+    QuestionRegion,
 )
 from courses.reports import CHECK_BELOW_PERCENT, course_report
 from courses.services import certificate_reinstate, certificate_revoke, module_duplicate
@@ -44,6 +51,7 @@ from irlearn.admin_tools import (
     admin_page_path,
     preview_link,
 )
+from irlearn.stacks.geometry import RegionError, clean_shapes
 
 
 def next_order(queryset) -> int:
@@ -168,6 +176,13 @@ class CourseAdmin(PublishActionsMixin, SortableAdminMixin, HistoryAdmin):
 # Modules, lessons and questions.
 
 
+class LabelledFileWidget(AdminFileWidget):
+    """The admin's file input, named by its own <label>: in a fieldset its legend names the
+    group but not the input itself, which axe-core reports (and screen readers say)."""
+
+    use_fieldset = False
+
+
 OPTIONS_REQUIRED = "Give options A to D."
 EXPLANATION_REQUIRED = "Explain why this option is right or wrong."
 OPTION_FIELDS = [(f"option_{letter}", f"explanation_{letter}") for letter in "abcde"]
@@ -201,6 +216,7 @@ class QuestionForm(forms.ModelForm):
             "correct": {"required": "Choose the correct answer."},
         }
         widgets = {
+            "image": LabelledFileWidget,
             "stem": AdminTextareaWidget(attrs={"rows": 4}),
             "learning_point": AdminTextareaWidget(attrs={"rows": 2}),
             **{
@@ -216,7 +232,24 @@ class QuestionForm(forms.ModelForm):
             self._require_options(cleaned)
         else:
             self._require_image_answer(cleaned)
+        self._keep_regions_on_their_stack()
         return cleaned
+
+    def _keep_regions_on_their_stack(self):
+        # Regions are drawn on the stem stack's slices: on another stack they would point at
+        # other anatomy (or at slices it does not have), so the stack stays while they exist.
+        if (
+            self.instance.pk
+            and "stem_stack" in self.changed_data
+            and "stem_stack" not in self.errors
+            and self.instance.regions.exists()
+        ):
+            self.add_error(
+                "stem_stack",
+                f"This question's regions were drawn on “{self.instance.stem_stack}”, so its "
+                "stack cannot change: delete the regions and save, then choose the new stack "
+                "and draw them again on it.",
+            )
 
     def _require_image_answer(self, cleaned):
         if "stem_stack" in self.fields and not cleaned.get("stem_stack"):
@@ -334,6 +367,25 @@ class ModuleAdmin(SortableAdminBase, HistoryAdmin):
             obj.order = next_order(Module.objects.filter(course=obj.course))
         super().save_model(request, obj, form, change)
 
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        # Image questions added or edited here have their regions drawn on their own page.
+        untargeted = (
+            form.instance.questions.exclude(kind=Question.Kind.SBA)
+            .exclude(Exists(targets_of(OuterRef("pk"), OuterRef("stem_stack"))))
+            .only("pk", "stem")
+        )
+        for question in untargeted:
+            messages.warning(
+                request,
+                format_html(
+                    "Learners cannot answer “{}” until its target is drawn: "
+                    '<a href="{}">open the question to draw its regions</a>.',
+                    question,
+                    reverse("admin:courses_question_change", args=[question.pk]),
+                ),
+            )
+
     @admin.action(
         description="Duplicate",
         description_plural="Duplicate selected modules",
@@ -389,12 +441,129 @@ class LessonAdmin(ModuleChoiceMixin, SortableAdminBase, HistoryAdmin):
         super().save_model(request, obj, form, change)
 
 
+NO_TARGET_YET = (
+    "Learners cannot answer “{question}” until its target is drawn: draw the target region "
+    "on the stem stack below and save. Until then no answer to it can be right."
+)
+
+
+def targets_of(question, stack):
+    """The target regions of ``question`` on ``stack`` (objects, ids or OuterRefs): the only
+    ones scoring counts."""
+    return QuestionRegion.objects.filter(
+        question=question, stack=stack, role=QuestionRegion.Role.TARGET
+    )
+
+
+class QuestionRegionForm(forms.ModelForm):
+    """One region of an image question: its shapes are checked against the slices of the
+    question's stem stack, the stack it is saved on (the editor never chooses another)."""
+
+    class Meta:
+        model = QuestionRegion
+        fields = ["role", "label", "shapes"]
+        error_messages = {
+            "label": {
+                "required": "Name the region, as feedback will: 'colon', 'lower-pole calyx'."
+            },
+            "shapes": {"required": "Draw the region on at least one slice."},
+        }
+        widgets = {
+            "shapes": AdminTextareaWidget(
+                attrs={"rows": 4, "spellcheck": "false", "class": "vLargeTextField region-shapes"}
+            ),
+        }
+
+    def __init__(self, *args, question, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The question as this request has it (its form's changes applied), not a second copy
+        # read from the database for each row.
+        self.question = question
+
+    def clean_shapes(self):
+        shapes = self.cleaned_data["shapes"]
+        stack = self.question.stem_stack
+        if stack is None:
+            raise ValidationError("Choose the question's stem image stack, save, then draw.")
+        if not stack.is_showable or not stack.slice_count:
+            raise ValidationError(
+                f"“{stack}” has no images yet: draw its regions once it has been processed."
+            )
+        try:
+            return clean_shapes(shapes, slice_count=stack.slice_count)
+        except RegionError as error:
+            raise ValidationError(str(error)) from None
+
+    def clean(self):
+        cleaned = super().clean()
+        question = self.question
+        if self.instance.pk and self.instance.stack_id != question.stem_stack_id:
+            raise ValidationError(
+                "This region was drawn on another stack than the question's "
+                f"(“{question.stem_stack}”): delete it and draw it again on this one."
+            )
+        # Saved on the stack it was drawn on, whatever a tampered form might send.
+        self.instance.stack_id = question.stem_stack_id
+        return cleaned
+
+
+class QuestionRegionFormSet(BaseInlineFormSet):
+    def get_form_kwargs(self, index):
+        return {**super().get_form_kwargs(index), "question": self.instance}
+
+    def clean(self):
+        super().clean()
+        if any(self.errors) or not self.instance.is_on_image:
+            return
+        kept = [
+            form
+            for form in self.forms
+            if form.cleaned_data
+            and not self._should_delete_form(form)
+            and (form.instance.pk or form.has_changed())
+        ]
+        # A question saved before any region was drawn is allowed (with a warning: the regions
+        # are drawn on the saved question); once drawn, its regions must include a target.
+        if (kept or self.initial_form_count()) and not any(
+            form.cleaned_data["role"] == QuestionRegion.Role.TARGET for form in kept
+        ):
+            raise ValidationError(
+                "Draw at least one target region: a question answered on images is marked "
+                "right only inside its target. (Avoid regions alone cannot be scored.)"
+            )
+
+
+class QuestionRegionInline(admin.StackedInline):
+    """The target and avoid regions of an image question, drawn on its stem stack.
+
+    Shown once the question is saved as an image question: the drawing needs the stack's
+    slices, and regions belong to the stack they were drawn on.
+    """
+
+    model = QuestionRegion
+    form = QuestionRegionForm
+    formset = QuestionRegionFormSet
+    fields = [("role", "label"), "shapes"]
+    extra = 0
+    template = "admin/courses/question/regions_inline.html"
+    verbose_name = "region"
+    verbose_name_plural = "regions (drawn on the stem stack)"
+
+    class Media:
+        css = {"all": ["courses/region-editor.css"]}
+        js = ["courses/region-editor.js"]
+
+    def get_extra(self, request, obj=None, **kwargs):
+        # A first, empty row to draw the target in.
+        return 1 if obj is not None and not obj.regions.exists() else 0
+
+
 @admin.register(Question)
 class QuestionAdmin(ModuleChoiceMixin, HistoryAdmin):
     form = QuestionForm
     autocomplete_fields = ["stem_stack"]
-    list_display = ["__str__", "module", "course", "correct", "updated_at"]
-    list_filter = ["module__course"]
+    list_display = ["__str__", "module", "course", "kind", "answer_key", "updated_at"]
+    list_filter = ["module__course", "kind"]
     list_select_related = ["module__course"]
     search_fields = ["stem", "learning_point"]
     ordering = ["module__course__order", "module__order", "order", "pk"]
@@ -416,10 +585,44 @@ class QuestionAdmin(ModuleChoiceMixin, HistoryAdmin):
     def course(self, question):
         return question.module.course
 
+    @admin.display(description="answer key")
+    def answer_key(self, question):
+        if not question.is_on_image:
+            return question.get_correct_display()
+        return "Target drawn" if question.has_target else "No target yet"
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(has_target=Exists(targets_of(OuterRef("pk"), OuterRef("stem_stack"))))
+        )
+
+    def get_inlines(self, request, obj):
+        # The regions as the question is saved (not as a form being posted has it): the page
+        # shows them for image questions only, and a kind changed in the form takes effect,
+        # regions and all, once saved.
+        if obj is None or obj.pk is None:
+            return []
+        saved = Question.objects.filter(pk=obj.pk).exclude(kind=Question.Kind.SBA)
+        return [QuestionRegionInline] if saved.exists() else []
+
     def save_model(self, request, obj, form, change):
         if not change:
             obj.order = next_order(Question.objects.filter(module=obj.module))
         super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        question = form.instance
+        if question.is_on_image and not targets_of(question, question.stem_stack_id).exists():
+            messages.warning(request, NO_TARGET_YET.format(question=question))
+
+    def response_post_save_add(self, request, obj):
+        # An image question is not finished until its regions are drawn, on its change page.
+        if obj.is_on_image:
+            return HttpResponseRedirect(reverse("admin:courses_question_change", args=[obj.pk]))
+        return super().response_post_save_add(request, obj)
 
 
 # What learners did: written by courses.services, read here.
