@@ -1,6 +1,7 @@
 // The stack admin page: follow a background processing run until it finishes, then reload
 // so the editor sees the result (the report, the first slice, or the error).
-(function () {
+// The admin loads this in the page's head: wait for the panel to exist.
+document.addEventListener("DOMContentLoaded", function () {
   "use strict";
   var panel = document.querySelector(".stack-processing");
   if (!panel || panel.dataset.finished) return;
@@ -21,4 +22,4 @@
       .catch(function () { window.setTimeout(poll, 5000); });
   }
   window.setTimeout(poll, 1000);
-})();
+});

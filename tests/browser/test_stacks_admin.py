@@ -92,3 +92,27 @@ def test_an_editor_turns_png_frames_into_an_ultrasound_cine_after_confirming_no_
     expect(page.locator(".field-processing")).to_contain_text("windows: As acquired")
     stack = ImageStack.objects.get()
     assert stack.status == ImageStack.State.READY and stack.modality == "US"
+
+
+def test_the_stack_page_follows_a_background_run_and_shows_the_result_when_it_ends(page, log_in):
+    from tests.stacks.conftest import ct_zip
+
+    log_in(ContentEditorFactory())
+    stack = ImageStack(title="Being processed", slug="being-processed", description="A series.")
+    stack.save()
+    ImageStack.objects.filter(pk=stack.pk).update(
+        status=ImageStack.State.PROCESSING, progress_done=3, progress_total=8
+    )
+    page.goto(f"/admin/stacks/imagestack/{stack.pk}/change/")
+    expect(page.locator(".field-processing")).to_contain_text("3 of 8")
+
+    # Meanwhile the task worker gets on with it, then finishes.
+    ImageStack.objects.filter(pk=stack.pk).update(progress_done=6)
+    expect(page.locator(".field-processing")).to_contain_text("6 of 8", timeout=10_000)
+    from django.core.files.base import ContentFile
+
+    from irlearn.stacks.processing import stack_process
+
+    stack.source_file.save("series.zip", ContentFile(ct_zip(slices=8)), save=True)
+    stack_process(stack.pk)
+    expect(page.get_by_text("Learners see 8 slices")).to_be_visible(timeout=10_000)
