@@ -14,8 +14,8 @@ announce); ``phantom.build()`` returns the bytes an editor would upload (a zip o
 one multi-frame ultrasound file), written by synthetic.py. The files say "SYNTHETIC^PHANTOM".
 
 Slice numbers in the descriptions (and the lessons that use these stacks) are those learners
-see: processing orders a CT series by position along its normal, foot to head, so slice 1 is the
-lowest (``CTVolume.shown_number``). tests/stacks/test_phantoms.py checks them on the images.
+see: processing orders an axial CT series as radiologists scroll it, head first, so slice 1 is
+the highest (``CTVolume.shown_number``). tests/stacks/test_phantoms.py checks them on the images.
 """
 
 import functools
@@ -249,10 +249,10 @@ class CTVolume:
         return self.hu.shape[0]
 
     def shown_number(self, z: float) -> int:
-        """The number learners see for the slice at height z: processing orders slices by
-        position along the series' normal, so the lowest is slice 1."""
+        """The number learners see for the slice at height z: processing orders axial slices
+        head first, as the scanner numbered them here, so the highest is slice 1."""
         k = min(max(round((self.top - z) / self.slice_spacing), 0), self.count - 1)
-        return self.count - k
+        return k + 1
 
 
 def draw_ct(
@@ -1666,17 +1666,17 @@ PHANTOMS = {
             window_keys=("soft-tissue", "bone", "lung"),
             description=(
                 "Synthetic phantom, not a patient. Axial CT of the abdomen without contrast, "
-                "56 slices 4 mm apart, numbered from the lowest (slice 1, lower lumbar spine) to "
-                "the highest (slice 56, lung bases). The patient's left is on the right of the "
+                "56 slices 4 mm apart, numbered from the highest (slice 1, lung bases) to the "
+                "lowest (slice 56, lower lumbar spine). The patient's left is on the right of the "
                 "image. The left kidney is obstructed: its renal pelvis and calyces are dilated "
                 "with urine (about 0 HU, darker than the 40 HU kidney), the fat around it is "
-                "stranded, and the dilated ureter runs down to a 9 mm stone at slices 9 and 10. "
+                "stranded, and the dilated ureter runs down to a 9 mm stone at slices 47 and 48. "
                 "The right kidney is normal. The target, the posterior calyx of the left lower "
-                "pole, is seen from slice 18 to 22 and is largest at slice 20. The gas-filled "
-                "descending colon lies beside and slightly behind the lower pole (slices 12 to "
-                "23). The spleen lies beside the upper pole (slices 35 to 56) and the lung bases "
+                "pole, is seen from slice 35 to 39 and is largest at slice 37. The gas-filled "
+                "descending colon lies beside and slightly behind the lower pole (slices 34 to "
+                "45). The spleen lies beside the upper pole (slices 1 to 22) and the lung bases "
                 "fill the posterior costophrenic recesses behind the liver and spleen on slices "
-                "43 to 56. Also shown: liver, stomach, pancreas, bowel, aorta, inferior vena "
+                "1 to 14. Also shown: liver, stomach, pancreas, bowel, aorta, inferior vena "
                 "cava, spine, paraspinal, psoas and quadratus lumborum muscles, and the lower "
                 "ribs."
             ),
@@ -1692,16 +1692,16 @@ PHANTOMS = {
             description=(
                 "Synthetic phantom, not a patient. Axial contrast-enhanced CT of the upper "
                 "abdomen in the portal venous phase, 36 slices 5 mm apart, numbered from the "
-                "lowest (slice 1, the lower poles of the kidneys) to the highest (slice 36, the "
-                "dome of the liver and the lung bases). The patient's right is on the left of "
-                "the image. A 6 cm abscess lies in the lateral part of the right lobe of the "
-                "liver, close to its surface, from slice 20 to 31 and largest at slices 25 and "
-                "26: fluid of about 20 HU with a thin enhancing wall, a paler rim of oedematous "
+                "highest (slice 1, the dome of the liver and the lung bases) to the lowest "
+                "(slice 36, the lower poles of the kidneys). The patient's right is on the left "
+                "of the image. A 6 cm abscess lies in the lateral part of the right lobe of the "
+                "liver, close to its surface, from slice 6 to 17 and largest at slices 11 and "
+                "12: fluid of about 20 HU with a thin enhancing wall, a paler rim of oedematous "
                 "liver round it and a thin septum across it. The right lung base lies behind the "
-                "liver down to slice 25 and round its back and outer side down to slice 29; in "
-                "the mid-axillary line, beside the liver, it reaches down only to slice 33. The "
+                "liver down to slice 12 and round its back and outer side down to slice 8; in "
+                "the mid-axillary line, beside the liver, it reaches down only to slice 4. The "
                 "gallbladder lies in front of and below the abscess, towards the midline (slices "
-                "8 to 21). Also shown: portal and hepatic veins, inferior vena cava, aorta, "
+                "16 to 29). Also shown: portal and hepatic veins, inferior vena cava, aorta, "
                 "kidneys, spleen, stomach, bowel, ribs and spine."
             ),
             build=liver_abscess_ct,
@@ -1715,14 +1715,14 @@ PHANTOMS = {
             window_keys=("lung", "mediastinum"),
             description=(
                 "Synthetic phantom, not a patient. Axial CT of the chest without contrast, 64 "
-                "slices 4 mm apart, numbered from the lowest (slice 1, upper abdomen under the "
-                "diaphragm) to the highest (slice 64, lung apices). The patient's right is on "
+                "slices 4 mm apart, numbered from the highest (slice 1, lung apices) to the "
+                "lowest (slice 64, upper abdomen under the diaphragm). The patient's right is on "
                 "the left of the image. A solid, lobulated 18 mm nodule with short spicules lies "
                 "in the back of the right lower lobe, about 2 cm from the posterior chest wall, "
-                "from slice 25 to 28 and largest at slices 26 and 27; the oblique fissure runs in "
+                "from slice 37 to 40 and largest at slices 38 and 39; the oblique fissure runs in "
                 "front of it. Pulmonary arteries and veins branch out from each hilum and taper "
-                "towards the periphery. The tips of the scapulae reach down to about slice 28. "
-                "Also shown: trachea and main bronchi (the carina at slice 45), aorta, "
+                "towards the periphery. The tips of the scapulae reach down to about slice 37. "
+                "Also shown: trachea and main bronchi (the carina at slice 20), aorta, "
                 "pulmonary arteries, heart, oesophagus, ribs, spine and chest wall muscles."
             ),
             build=lung_nodule_ct,

@@ -420,9 +420,15 @@ def _series(source: Source, headers, readers) -> None:
         places = [
             float(np.dot(normal, [float(v) for v in ds.ImagePositionPatient])) for ds in headers
         ]
-        order = sorted(range(len(headers)), key=places.__getitem__)
+        # In the order radiologists scroll: head first (axial), front first (coronal), right
+        # first (sagittal), whichever way the scanner numbered the files.
+        axis = int(np.argmax(np.abs(normal)))
+        sign = -1 if axis == 2 else 1
+        order = sorted(
+            range(len(headers)), key=lambda i: sign * float(headers[i].ImagePositionPatient[axis])
+        )
         ordered = [places[i] for i in order]
-        gaps = np.diff(ordered) if len(ordered) > 1 else np.array([])
+        gaps = np.abs(np.diff(ordered)) if len(ordered) > 1 else np.array([])
         if len(gaps) and np.min(np.abs(gaps)) < 1e-3:
             raise StackError(
                 "Two files are at the same position: the upload may hold the same series twice, "
@@ -435,7 +441,7 @@ def _series(source: Source, headers, readers) -> None:
                     "The gaps between slices are uneven (a slice missing, or a series of mixed "
                     "thickness): distances across slices are approximate."
                 )
-        positions = [p - ordered[0] for p in ordered]
+        positions = [abs(p - ordered[0]) for p in ordered]
     else:
         order = sorted(
             range(len(headers)), key=lambda i: int(headers[i].get("InstanceNumber") or 0)

@@ -34,14 +34,14 @@ SPACING = 1.4  # mm per pixel of every CT phantom
 
 @cache
 def datasets(slug: str) -> list[pydicom.Dataset]:
-    """The phantom's upload read back: the CT slices in the order learners see them (lowest
-    first, as processing sorts them), or the one ultrasound file."""
+    """The phantom's upload read back: the CT slices in the order learners see them (highest
+    first, as processing sorts an axial series), or the one ultrasound file."""
     data = phantoms.PHANTOMS[slug].build()
     if not zipfile.is_zipfile(io.BytesIO(data)):
         return [pydicom.dcmread(io.BytesIO(data))]
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         files = [pydicom.dcmread(io.BytesIO(archive.read(name))) for name in archive.namelist()]
-    return sorted(files, key=lambda ds: float(ds.ImagePositionPatient[2]))
+    return sorted(files, key=lambda ds: -float(ds.ImagePositionPatient[2]))
 
 
 @cache
@@ -89,20 +89,20 @@ def test_what_learners_see_on_the_named_slices(stack):
     """The rendered images, in the viewer's order: the description's slice numbers hold."""
     if stack.slug == "nephrostomy-ct":
         # Soft tissue (W 400, L 40): 0 HU shows at grey 102, 40 HU at 128. The target calyx at
-        # slice 20 is darker than the kidney beside it.
+        # slice 37 is darker than the kidney beside it.
         x, y, _ = phantoms.LEFT_HYDRO.point(*phantoms.HYDRO_CALYCES["lower-posterior"][:3])
         beside = phantoms.LEFT_HYDRO.point(-144.0, 0.85, 0.0)
-        image = rendered(stack, "soft-tissue", 20)
+        image = rendered(stack, "soft-tissue", 37)
         assert patch(image, x, y) < 112 < patch(image, beside[0], beside[1])
     elif stack.slug == "liver-abscess-ct":
         # Liver window (W 150, L 60): pus (20 HU) much darker than enhanced liver (110 HU).
         (cx, cy, _), _ = phantoms.LIVER_ABSCESS
-        image = rendered(stack, "liver", 25)
+        image = rendered(stack, "liver", 12)
         assert patch(image, cx + 8, cy - 12) + 60 < patch(image, -60, -40)
     elif stack.slug == "lung-nodule-ct":
-        # Lung window (W 1500, L -600): the nodule is bright in dark lung at slice 26.
+        # Lung window (W 1500, L -600): the nodule is bright in dark lung at slice 39.
         x, y, _ = phantoms.NODULE
-        image = rendered(stack, "lung", 26)
+        image = rendered(stack, "lung", 39)
         assert patch(image, x, y, half=1) > patch(image, x - 18, y - 18) + 80
     else:
         # The first frame: black bile in grey liver.
@@ -143,40 +143,41 @@ def test_nephrostomy_ct_shows_an_obstructed_left_kidney_and_the_hazards_around_i
     volume = hu("nephrostomy-ct")
     description = phantoms.PHANTOMS["nephrostomy-ct"].description
     assert volume.shape == (56, 256, 256)
-    # The dilated posterior calyx of the lower pole: urine inside the kidney, slices 18 to 22,
-    # largest at 20.
+    # The dilated posterior calyx of the lower pole: urine inside the kidney, slices 35 to 39,
+    # largest at 37.
     x, y, _ = phantoms.LEFT_HYDRO.point(*phantoms.HYDRO_CALYCES["lower-posterior"][:3])
     near = disc(x, y, 13)
     urine = {
-        n: int(((volume[n - 1] > -12) & (volume[n - 1] < 12) & near).sum()) for n in range(12, 28)
+        n: int(((volume[n - 1] > -12) & (volume[n - 1] < 12) & near).sum()) for n in range(30, 46)
     }
-    assert all(urine[n] > 100 for n in range(18, 23)), urine
-    assert urine[16] < 30 and urine[24] < 30
-    assert max(urine, key=urine.get) == 20
-    assert "seen from slice 18 to 22 and is largest at slice 20" in description
-    assert -10 < patch(volume[19], x, y) < 12
+    assert all(urine[n] > 100 for n in range(35, 40)), urine
+    assert urine[33] < 30 and urine[41] < 30
+    assert max(urine, key=urine.get) == 37
+    assert "seen from slice 35 to 39 and is largest at slice 37" in description
+    assert -10 < patch(volume[37 - 1], x, y) < 12
     lateral = phantoms.LEFT_HYDRO.point(-144.0, 0.85, 0.0)
-    assert 28 < patch(volume[19], lateral[0], lateral[1]) < 55  # parenchyma
-    # The dilated renal pelvis at slice 28, and the normal right kidney has no such fluid.
-    assert -10 < patch(volume[27], phantoms.PELVIS[0], phantoms.PELVIS[1]) < 12
-    fluid = (volume[27] > -12) & (volume[27] < 12)
+    assert 28 < patch(volume[37 - 1], lateral[0], lateral[1]) < 55  # parenchyma
+    # The dilated renal pelvis at slice 29, and the normal right kidney has no such fluid.
+    assert -10 < patch(volume[29 - 1], phantoms.PELVIS[0], phantoms.PELVIS[1]) < 12
+    fluid = (volume[29 - 1] > -12) & (volume[29 - 1] < 12)
     left_kidney, right_kidney = (
         disc(k.section(-112.0)[0], k.section(-112.0)[1], 30)
         for k in (phantoms.LEFT_HYDRO, phantoms.RIGHT_NORMAL)
     )
     assert (fluid & left_kidney).sum() > 4 * (fluid & right_kidney).sum()
-    # The stone in the ureter at slices 9 and 10, and nowhere else along it.
+    # The stone in the ureter at slices 47 and 48, and nowhere else along it.
     stone = disc(phantoms.STONE[0], phantoms.STONE[1], 7)
-    assert volume[8][stone].max() > 400 and volume[9][stone].max() > 300
-    assert volume[13][stone].max() < 200
-    assert "stone at slices 9 and 10" in description
-    # Gas in the colon beside and behind the lower pole, slices 12 to 23.
+    assert volume[48 - 1][stone].max() > 400 and volume[47 - 1][stone].max() > 300
+    assert volume[43 - 1][stone].max() < 200
+    assert "stone at slices 47 and 48" in description
+    # Gas in the colon beside and behind the lower pole, slices 34 to 45.
     flank = region(95, 140, 10, 75)
-    assert all((volume[n - 1][flank] < -800).sum() > 40 for n in range(12, 24))
-    # Lung in the posterior costophrenic recesses from slice 43 up, none at slice 38.
+    assert all((volume[n - 1][flank] < -800).sum() > 40 for n in range(34, 46))
+    # Lung in the posterior costophrenic recesses on slices 1 to 14, none at slice 19.
     back = region(-110, 110, 20, 85) & ~region(-30, 30, -200, 200)
-    assert (volume[45][back] < -700).sum() > 50 and (volume[55][back] < -700).sum() > 300
-    assert (volume[37][back & ~region(90, 140, -200, 200)] < -700).sum() == 0
+    assert (volume[11 - 1][back] < -700).sum() > 50 and (volume[1 - 1][back] < -700).sum() > 300
+    assert (volume[19 - 1][back & ~region(90, 140, -200, 200)] < -700).sum() == 0
+    assert "on slices 1 to 14" in description
 
 
 def test_liver_abscess_ct_shows_a_walled_collection_below_the_lung_base():
@@ -187,42 +188,64 @@ def test_liver_abscess_ct_shows_a_walled_collection_below_the_lung_base():
     fluid = {
         n: int(((volume[n - 1] > 0) & (volume[n - 1] < 40) & inside).sum()) for n in range(1, 37)
     }
-    assert all(fluid[n] > 100 for n in range(21, 31)), fluid
-    assert fluid[18] < 60 and fluid[33] < 20
-    assert max(fluid, key=fluid.get) in (25, 26)
+    assert all(fluid[n] > 100 for n in range(7, 17)), fluid
+    assert fluid[19] < 60 and fluid[4] < 20
+    assert max(fluid, key=fluid.get) in (11, 12)
+    description = phantoms.PHANTOMS["liver-abscess-ct"].description
+    assert "from slice 6 to 17 and largest at slices 11 and 12" in description
     # Pus about 20 HU, an enhancing wall brighter than the liver, paler oedema round it.
-    middle = volume[25]
+    middle = volume[11 - 1]
     assert 5 < patch(middle, cx + 8, cy - 12) < 35
     ring = disc(cx, cy, radius + 3) & ~disc(cx, cy, radius - 1)
     liver = patch(middle, -60, -40, half=3)
     assert 85 < liver < 130
     assert np.percentile(middle[ring], 90) > liver + 10
-    # The right lung base: behind the liver down to slice 25, round its back and outer side
-    # down to 29, in the mid-axillary line from slice 33 up.
-    for zone, lowest in [(region(-110, -20, 50, 80), 25), (region(-125, -20, 20, 50), 29),
-                         (region(-140, -20, -20, 20), 33)]:  # fmt: skip
+    # The right lung base: behind the liver down to slice 12, round its back and outer side
+    # down to 8, in the mid-axillary line down to slice 4 (lung on that slice, none on the next).
+    for zone, lowest in [(region(-110, -20, 50, 80), 12), (region(-125, -20, 20, 50), 8),
+                         (region(-140, -20, -20, 20), 4)]:  # fmt: skip
         assert (volume[lowest - 1][zone] < -500).sum() > 0, lowest
-        assert (volume[lowest - 2][zone] < -500).sum() == 0, lowest
+        assert (volume[lowest][zone] < -500).sum() == 0, lowest
     # The gallbladder's bile in front of and below the abscess, towards the midline.
-    assert -10 < patch(volume[14], -45, -50) < 30
+    assert -10 < patch(volume[22 - 1], -45, -50) < 30
 
 
 def test_lung_nodule_ct_shows_a_solid_nodule_surrounded_by_lung():
     volume = hu("lung-nodule-ct")
     x, y, _ = phantoms.NODULE
     assert volume.shape == (64, 256, 256)
-    solid = {n: int((volume[n - 1][disc(x, y, 12)] > -100).sum()) for n in range(20, 34)}
-    assert all(solid[n] > 30 for n in range(25, 29)) and solid[23] < 10 and solid[30] < 10
-    assert max(solid, key=solid.get) in (26, 27)
-    assert 0 < patch(volume[25], x, y, half=1) < 80
+    solid = {n: int((volume[n - 1][disc(x, y, 12)] > -100).sum()) for n in range(32, 46)}
+    assert all(solid[n] > 30 for n in range(37, 41)) and solid[42] < 10 and solid[35] < 10
+    assert max(solid, key=solid.get) in (38, 39)
+    description = phantoms.PHANTOMS["lung-nodule-ct"].description
+    assert "from slice 37 to 40 and largest at slices 38 and 39" in description
+    assert 0 < patch(volume[39 - 1], x, y, half=1) < 80
     # Aerated lung all round it (the vessels and spicules take a little).
     ring = disc(x, y, 22) & ~disc(x, y, 15)
-    assert (volume[25][ring] < -600).mean() > 0.75 and (volume[26][ring] < -600).mean() > 0.75
+    assert (volume[39 - 1][ring] < -600).mean() > 0.75
+    assert (volume[38 - 1][ring] < -600).mean() > 0.75
     # Lung at about -850 HU, vessels in it, and the chest wall behind the nodule within 3 cm.
-    lung = volume[25][region(-120, -40, -60, 20)]
+    lung = volume[39 - 1][region(-120, -40, -60, 20)]
     assert -900 < np.median(lung) < -780 and (lung > -500).sum() > 5
-    behind = [volume[25][pixel(x, y + d)] for d in range(12, 32, 2)]
+    behind = [volume[39 - 1][pixel(x, y + d)] for d in range(12, 32, 2)]
     assert max(behind) > 0
+
+
+def test_slice_numbers_count_from_the_head_down_as_the_drawing_places_the_anatomy():
+    """CTVolume.shown_number (the drawing's heights to the numbers learners see, slice 1 the
+    highest) agrees with the numbers checked on the images above."""
+
+    def shown(count, slice_spacing, z, top=0.0):
+        volume = phantoms.CTVolume(np.empty((count, 1, 1)), SPACING, slice_spacing, top)
+        return volume.shown_number(z)
+
+    calyx = phantoms.LEFT_HYDRO.point(*phantoms.HYDRO_CALYCES["lower-posterior"][:3])
+    assert shown(56, 4.0, calyx[2]) == 37
+    assert shown(56, 4.0, phantoms.PELVIS[2]) == 29
+    assert shown(56, 4.0, phantoms.STONE[2]) in (47, 48)
+    assert shown(56, 4.0, 1000.0) == 1 and shown(56, 4.0, -1000.0) == 56
+    assert shown(36, 5.0, phantoms.LIVER_ABSCESS[0][2], top=15.0) in (11, 12)
+    assert shown(64, 4.0, phantoms.NODULE[2]) in (38, 39)
 
 
 def test_gallbladder_us_shows_anechoic_bile_with_enhancement_behind_it():
