@@ -8,7 +8,7 @@ from django.utils.html import format_html, format_html_join
 from irlearn.admin_tools import pk_or_404
 from irlearn.stacks.forms import ImageStackForm
 from irlearn.stacks.models import ImageStack
-from irlearn.stacks.services import stack_process_start
+from irlearn.stacks.services import stack_delete, stack_process_start
 
 
 @admin.register(ImageStack)
@@ -135,6 +135,13 @@ class ImageStackAdmin(admin.ModelAdmin):
                 request,
                 f"“{obj}” is being processed in the background; this page shows its progress.",
             )
+
+    def delete_model(self, request, obj):
+        stack_delete(stack=obj)
+
+    def delete_queryset(self, request, queryset):
+        for stack in queryset:
+            stack_delete(stack=stack)
 
     @admin.action(description="Process again (stacks whose upload is still here)")
     def process_again(self, request, queryset):

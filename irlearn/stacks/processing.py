@@ -58,7 +58,7 @@ def stack_process(stack_id: int) -> str:
     try:
         _run(stack, attempt)
     except Superseded:
-        _remove_folder(stack.folder(attempt))
+        remove_folder(stack.folder(attempt))
         return "superseded"
     except NeedsConfirmation as error:
         _fail(stack, attempt, str(error), keep_upload=True)
@@ -140,9 +140,9 @@ def _render_all(stack, attempt, source) -> None:
         current.source_file = ""
         current.save()
     # Committed: the upload and the images learners saw until now go.
-    _delete_upload(upload)
+    delete_upload(upload)
     if previous:
-        _remove_folder(current.folder(previous))
+        remove_folder(current.folder(previous))
 
 
 def _update(stack, attempt, **fields) -> None:
@@ -166,23 +166,24 @@ def _fail(stack, attempt, message: str, *, keep_upload: bool) -> None:
             current.source_file = ""
         current.save(update_fields=["status", "error", "heartbeat_at", "source_file", "updated_at"])
     if not keep_upload and upload:
-        _delete_upload(upload)
-    _remove_folder(stack.folder(attempt))
+        delete_upload(upload)
+    remove_folder(stack.folder(attempt))
 
 
-def _delete_upload(name: str) -> None:
+def delete_upload(name: str) -> None:
+    """Delete an upload waiting for processing (it may hold patient data)."""
     storage = upload_storage()
     if name and storage.exists(name):
         storage.delete(name)
 
 
-def _remove_folder(folder: str) -> None:
-    """Delete every image under ``folder`` (one run's output) from the default storage."""
+def remove_folder(folder: str) -> None:
+    """Delete every file under ``folder`` of the default storage, however deep."""
     try:
-        directories, _ = default_storage.listdir(folder)
+        directories, files = default_storage.listdir(folder)
     except (FileNotFoundError, NotADirectoryError):
         return
+    for name in files:
+        default_storage.delete(f"{folder}/{name}")
     for directory in directories:
-        _, files = default_storage.listdir(f"{folder}/{directory}")
-        for name in files:
-            default_storage.delete(f"{folder}/{directory}/{name}")
+        remove_folder(f"{folder}/{directory}")

@@ -3,6 +3,7 @@
 from django.db import transaction
 
 from irlearn.stacks.models import ImageStack
+from irlearn.stacks.processing import delete_upload, remove_folder
 from irlearn.stacks.tasks import stack_process
 
 
@@ -13,3 +14,11 @@ def stack_process_start(*, stack: ImageStack) -> None:
         status=ImageStack.State.QUEUED, error="", progress_done=0, heartbeat_at=None
     )
     transaction.on_commit(lambda: stack_process.enqueue(stack_id=stack.pk))
+
+
+def stack_delete(*, stack: ImageStack) -> None:
+    """Delete ``stack`` with its files: every image it ever had and an upload still waiting
+    (which may hold patient data), once the deletion has committed."""
+    upload, folder = stack.source_file.name, stack.folder().rsplit("/", 1)[0]
+    stack.delete()
+    transaction.on_commit(lambda: (delete_upload(upload), remove_folder(folder)))

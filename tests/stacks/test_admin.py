@@ -131,3 +131,23 @@ def test_process_again_queues_stacks_whose_upload_is_kept(
     assert "1 stack(s) queued" in text and "1 stack(s) skipped" in text
     stack.refresh_from_db()
     assert stack.status == ImageStack.State.READY
+
+
+def test_deleting_a_stack_deletes_its_images_and_a_waiting_upload(
+    client, make_stack, django_capture_on_commit_callbacks
+):
+    from tests.stacks.test_interrupted import files_under
+    from tests.stacks.test_processing import stored_uploads
+
+    ready = make_stack(ct_zip(slices=3))
+    waiting = make_stack(ct_zip(slices=2), process=False)
+    assert files_under("stacks") and stored_uploads()
+    client.force_login(ContentEditorFactory())
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("admin:stacks_imagestack_delete", args=[ready.pk]), {"post": "yes"})
+        client.post(
+            reverse("admin:stacks_imagestack_changelist"),
+            {"action": "delete_selected", "_selected_action": [waiting.pk], "post": "yes"},
+        )
+    assert not ImageStack.objects.exists()
+    assert files_under("stacks") == [] and stored_uploads() == []
