@@ -80,14 +80,13 @@ def smtp_server(settings):
 def site_content(db, settings, django_capture_on_commit_callbacks):
     """Demo content plus a row in every table the admin shows (so every change page is seen),
     and a learner enrolled in every course who has finished one of them."""
+    from django.core.files.base import ContentFile
     from django.core.management import call_command
 
     from courses import services as course_services
     from courses.models import Course, Lesson
     from irlearn.newsletter import scheduling
     from irlearn.newsletter.services import subscriber_subscribe
-    from django.core.files.base import ContentFile
-
     from irlearn.stacks.models import ImageStack
     from irlearn.stacks.processing import stack_process
     from tests.factories import IssueFactory, SubscriberFactory, course_with_content
