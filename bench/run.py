@@ -584,6 +584,13 @@ def stacks_markdown(stacks: dict) -> list[str]:
         )
     counts = {row["queries"] for row in lesson.values()}
     lines += ["", f"Same queries whatever the slice count: {mark(len(counts) == 1)}.", ""]
+    scoring = stacks.get("scoring")
+    if scoring:
+        lines += [
+            f"Scoring a route (issue 14): {scoring['microseconds_per_slice']} µs per slice crossed "
+            f"({scoring['slices_crossed']} slices, {scoring['path_points']} points on the path).",
+            "",
+        ]
     return lines
 
 
