@@ -1,0 +1,10 @@
+export DJANGO_DEBUG=0
+export DJANGO_SECRET_KEY=prodcheck-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz
+export DATABASE_URL=postgres://postgres@127.0.0.1:5432/irlearn_prodcheck
+export CACHE_URL=rediscache://127.0.0.1:6379/5
+export DJANGO_SECURE_SSL_REDIRECT=0
+export DJANGO_SECURE_COOKIES=0
+export DJANGO_ALLOWED_HOSTS=127.0.0.1,localhost
+export DJANGO_MEDIA_ROOT=/tmp/irlearn-prodcheck/media
+export STACK_UPLOADS_ROOT=/tmp/irlearn-prodcheck/uploads
+export DJANGO_READ_DOT_ENV=0
