@@ -62,6 +62,8 @@ class ModuleEntry:
     url: str
     quiz_url: str
     lessons: tuple[LessonEntry, ...]
+    # Of question_total, those answered on images (mark the target, plan the route).
+    image_question_total: int = 0
 
     @property
     def has_questions(self):
@@ -81,7 +83,8 @@ STRUCTURE_SECONDS = 24 * 60 * 60
 
 
 def _structure_key(course, include_drafts: bool, version: str) -> str:
-    return f"courses:structure:{course.pk}:{int(include_drafts)}:{version}"
+    # v2: modules count their image questions (structures cached before lack the field).
+    return f"courses:structure:v2:{course.pk}:{int(include_drafts)}:{version}"
 
 
 def course_structures(courses, *, include_drafts=False) -> dict[int, tuple[ModuleEntry, ...]]:
@@ -122,6 +125,7 @@ def _build_structures(courses, *, include_drafts) -> dict[int, tuple[ModuleEntry
             "pass_mark",
             "status",
             "question_total",
+            "image_question_total",
         )
     )
     lessons = (
@@ -142,7 +146,8 @@ def _build_structures(courses, *, include_drafts) -> dict[int, tuple[ModuleEntry
             LessonEntry(pk, title, slug, url, is_published=status == Status.PUBLISHED)
         )
     structures = {course.pk: [] for course in courses}
-    for pk, course_pk, title, slug, summary, minutes, pass_mark, status, questions in modules:
+    for row in modules:
+        pk, course_pk, title, slug, summary, minutes, pass_mark, status, questions, images = row
         kwargs = {"course": slugs[course_pk], "module": slug}
         structures[course_pk].append(
             ModuleEntry(
@@ -154,6 +159,7 @@ def _build_structures(courses, *, include_drafts) -> dict[int, tuple[ModuleEntry
                 pass_mark=pass_mark,
                 is_published=status == Status.PUBLISHED,
                 question_total=questions,
+                image_question_total=images,
                 url=reverse("courses:module-detail", kwargs=kwargs),
                 quiz_url=reverse("courses:quiz", kwargs=kwargs),
                 lessons=tuple(lessons_of[pk]),
@@ -187,6 +193,14 @@ class ModuleState:
     @property
     def question_total(self):
         return self.module.question_total
+
+    @property
+    def image_question_total(self):
+        return self.module.image_question_total
+
+    @property
+    def single_best_answer_total(self):
+        return self.module.question_total - self.module.image_question_total
 
     @property
     def has_questions(self):

@@ -68,8 +68,10 @@ class ModuleQuerySet(PublishableQuerySet):
 
     def with_question_count(self):
         Question = _related(self.model, "questions")
+        questions = Question.objects.filter(module=OuterRef("pk"))
         return self.annotate(
-            question_total=_count(Question.objects.filter(module=OuterRef("pk")), "module")
+            question_total=_count(questions, "module"),
+            image_question_total=_count(questions.exclude(kind="sba"), "module"),
         )
 
     def search(self, query: str):

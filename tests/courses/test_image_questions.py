@@ -658,3 +658,27 @@ def test_download_my_data_includes_the_marks_and_what_they_met(learner):
 
     assert given["marks"]["target"] == {"slice": 5, "x": 0.6173, "y": 0.5821}
     assert given["result"]["crossed"] == [COLON_LABEL]
+
+
+def test_the_questions_page_says_how_many_questions_are_answered_on_the_images(db, client):
+    from tests.factories import (
+        EnrolmentFactory,
+        ImageQuestionFactory,
+        ModuleFactory,
+        QuestionFactory,
+        QuestionRegionFactory,
+        UserFactory,
+    )
+
+    module = ModuleFactory()
+    QuestionFactory.create_batch(2, module=module)
+    QuestionRegionFactory(question=ImageQuestionFactory(module=module))
+    learner = UserFactory()
+    EnrolmentFactory(user=learner, course=module.course)
+    client.force_login(learner)
+
+    page = client.get(reverse("courses:quiz", args=[module.course.slug, module.slug]))
+
+    assert "3 questions, one at a time: 2 single best answer and 1 answered on the images" in (
+        " ".join(page.content.decode().split())
+    )
