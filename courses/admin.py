@@ -443,7 +443,7 @@ class LessonAdmin(ModuleChoiceMixin, SortableAdminBase, HistoryAdmin):
 
 NO_TARGET_YET = (
     "Learners cannot answer “{question}” until its target is drawn: draw the target region "
-    "on the stem stack below and save. Until then no answer to it can be right."
+    "on the stem stack below and save. Until then it is left out of learners' questions."
 )
 
 

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from courses.querysets import CourseQuerySet, LessonQuerySet, ModuleQuerySet
+from courses.querysets import CourseQuerySet, LessonQuerySet, ModuleQuerySet, QuestionQuerySet
 from irlearn.content import Publishable, Status
 from irlearn.figures import FIGURE_HELP, FIGURE_VALIDATORS, FigureBase
 from irlearn.markup import MarkdownBodyMixin, render_markdown
@@ -267,6 +267,8 @@ class Question(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     history = HistoricalRecords()
+
+    objects = QuestionQuerySet.as_manager()
 
     class Meta:
         ordering = ["order", "pk"]

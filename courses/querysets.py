@@ -1,4 +1,5 @@
-from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Sum, Value
+from django.db import models
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from irlearn.content import PublishableQuerySet, Status
@@ -68,7 +69,7 @@ class ModuleQuerySet(PublishableQuerySet):
 
     def with_question_count(self):
         Question = _related(self.model, "questions")
-        questions = Question.objects.filter(module=OuterRef("pk"))
+        questions = Question.objects.answerable().filter(module=OuterRef("pk"))
         return self.annotate(
             question_total=_count(questions, "module"),
             image_question_total=_count(questions.exclude(kind="sba"), "module"),
@@ -97,3 +98,15 @@ class LessonQuerySet(PublishableQuerySet):
             .published()
             .filter(module__status=Status.PUBLISHED, module__course__status=Status.PUBLISHED)
         )
+
+
+class QuestionQuerySet(models.QuerySet):
+    def answerable(self):
+        """Questions learners can be asked: every single best answer question, and image
+        questions once the editor has drawn a target on their stem stack (an image question
+        with no target could never be answered right, so it is not served until it has one)."""
+        Region = _related(self.model, "regions")
+        has_target = Region.objects.filter(
+            question=OuterRef("pk"), role="target", stack=OuterRef("stem_stack")
+        )
+        return self.filter(Q(kind="sba") | Exists(has_target))

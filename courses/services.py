@@ -63,7 +63,9 @@ def lesson_uncomplete(*, user, lesson: Lesson) -> None:
 
 def attempt_start(*, user, module: Module) -> Attempt:
     """The learner's unfinished attempt at ``module``'s questions, or a new one."""
-    question_ids = list(module.questions.order_by("order", "pk").values_list("pk", flat=True))
+    question_ids = list(
+        module.questions.answerable().order_by("order", "pk").values_list("pk", flat=True)
+    )
     if not question_ids:
         raise ValueError("This module has no questions.")
     open_attempts = Attempt.objects.filter(user=user, module=module, finished_at__isnull=True)

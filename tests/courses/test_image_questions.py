@@ -682,3 +682,18 @@ def test_the_questions_page_says_how_many_questions_are_answered_on_the_images(d
     assert "3 questions, one at a time: 2 single best answer and 1 answered on the images" in (
         " ".join(page.content.decode().split())
     )
+
+
+def test_an_image_question_without_a_target_is_not_served_until_one_is_drawn(db):
+    from courses.services import attempt_start
+    from tests.factories import ImageQuestionFactory, ModuleFactory, QuestionFactory, UserFactory
+
+    module = ModuleFactory()
+    asked = QuestionFactory(module=module)
+    untargeted = ImageQuestionFactory(module=module)
+    attempt = attempt_start(user=UserFactory(), module=module)
+    assert attempt.question_ids == [asked.pk]
+
+    QuestionRegionFactory(question=untargeted)
+    later = attempt_start(user=UserFactory(), module=module)
+    assert later.question_ids == [asked.pk, untargeted.pk]
