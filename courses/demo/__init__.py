@@ -5,7 +5,10 @@ what is missing and never overwrites what exists: running it again changes nothi
 changes to demo courses survive. A demo module missing from an existing demo course (one added to
 the demo since the course was seeded) is added to it; existing modules are left as they are.
 Modules link to the demo procedures and lessons and questions show the demo image stacks, whose
-seeds run first (irlearn.stacks and procedures come before courses in INSTALLED_APPS).
+seeds run first (irlearn.stacks and procedures come before courses in INSTALLED_APPS). Questions
+answered on a phantom's images take their regions from the phantom's own geometry
+(irlearn.stacks.phantoms.phantom_regions), so the keyed target and the structures to avoid are
+where the images show them.
 """
 
 import tomllib
@@ -16,10 +19,12 @@ from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 
-from courses.models import Course, Lesson, LessonFigure, Module, Question
+from courses.models import Course, Lesson, LessonFigure, Module, Question, QuestionRegion
 from irlearn.content import Status
 from irlearn.markup import render_markdown
+from irlearn.stacks import phantoms
 from irlearn.stacks.embed import slugs_in
+from irlearn.stacks.geometry import RegionError, clean_shapes
 from irlearn.stacks.models import ImageStack
 from procedures.models import Procedure
 
@@ -115,22 +120,81 @@ def _module_seed(course, course_dir, data, order, procedures, created):
                     order=figure_order,
                 )
     for question_order, item in enumerate(data.get("question", [])):
+        _question_seed(module, item, question_order)
+        created["questions"] += 1
+
+
+def _question_seed(module, item, order) -> Question:
+    """One question of a module file: a single best answer, or a question answered on the
+    stem stack's images with its regions."""
+    where = f"question {order + 1} of '{module.slug}'"
+    kind = item.get("kind", Question.Kind.SBA)
+    if kind not in Question.Kind.values:
+        raise ValueError(f"The demo {where} has kind {kind!r}; use one of {Question.Kind.values}.")
+    stem_stack = item.get("stem_stack")
+    stack = _demo_stacks(where, [stem_stack])[0] if stem_stack else None
+    fields = {
+        "module": module,
+        "kind": kind,
+        "stem": item["stem"].strip(),
+        "stem_stack": stack,
+        "learning_point": item["learning_point"].strip(),
+        "order": order,
+    }
+    if kind == Question.Kind.SBA:
         options = dict(zip(Question.LETTERS, item["options"], strict=False))
         explanations = dict(zip(Question.LETTERS, item["explanations"], strict=False))
-        stem_stack = item.get("stem_stack")
-        Question.objects.create(
-            module=module,
-            stem=item["stem"].strip(),
-            stem_stack=_demo_stacks(f"a question of '{module.slug}'", [stem_stack])[0]
-            if stem_stack
-            else None,
-            correct=Question.LETTERS[item["correct"] - 1],
-            learning_point=item["learning_point"].strip(),
-            order=question_order,
-            **{f"option_{letter}": text for letter, text in options.items()},
-            **{f"explanation_{letter}": text for letter, text in explanations.items()},
-        )
-        created["questions"] += 1
+        fields["correct"] = Question.LETTERS[item["correct"] - 1]
+        fields.update({f"option_{letter}": text for letter, text in options.items()})
+        fields.update({f"explanation_{letter}": text for letter, text in explanations.items()})
+        return Question.objects.create(**fields)
+    if stack is None:
+        raise ValueError(f"The demo {where} is answered on images: give it a stem_stack.")
+    regions = [_region(where, stack, region) for region in item.get("region", [])]
+    if not any(region.role == QuestionRegion.Role.TARGET for region in regions):
+        raise ValueError(f'The demo {where} needs a region with role = "target".')
+    fields["explanation"] = item["explanation"].strip()
+    question = Question.objects.create(**fields)
+    for region in regions:
+        region.question = question
+    QuestionRegion.objects.bulk_create(regions)
+    return question
+
+
+def _region(where: str, stack: ImageStack, data: dict) -> QuestionRegion:
+    """A region of an image question (not saved): its shapes are a phantom's structure
+    (``phantom = "<stack slug>:<structure>"``, traced from the phantom's geometry) or given
+    (``shapes``, as the admin stores them)."""
+    role = data.get("role")
+    if role not in QuestionRegion.Role.values:
+        raise ValueError(f"A region of the demo {where} has role {role!r}: target or avoid.")
+    label = data.get("label", "").strip()
+    if not label:
+        raise ValueError(f"A region of the demo {where} has no label (feedback names it).")
+    if "phantom" in data:
+        slug, _, name = data["phantom"].partition(":")
+        if slug != stack.slug:
+            raise ValueError(
+                f"The region '{label}' of the demo {where} is drawn on {slug!r}, not on the "
+                f"question's stack {stack.slug!r}."
+            )
+        structures = phantoms.phantom_regions(slug)
+        if name not in structures:
+            raise ValueError(
+                f"The region '{label}' of the demo {where} names {name!r}; the phantom "
+                f"{slug!r} has {', '.join(sorted(structures))}."
+            )
+        # Checked against the phantom's own slices: a stack that is not processed yet (or an
+        # editor's stack in its place) is no reason to refuse the demo; scoring skips regions
+        # that do not fit the stack they are on.
+        shapes, slice_count = structures[name], phantoms.phantom_slice_count(slug)
+    else:
+        shapes, slice_count = data.get("shapes"), stack.slice_count
+    try:
+        shapes = clean_shapes(shapes, slice_count=slice_count)
+    except RegionError as error:
+        raise ValueError(f"The region '{label}' of the demo {where}: {error}") from None
+    return QuestionRegion(stack=stack, role=role, label=label, shapes=shapes)
 
 
 def _demo_stacks(where: str, slugs: list[str]) -> list[ImageStack]:

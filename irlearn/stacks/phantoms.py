@@ -16,8 +16,14 @@ one multi-frame ultrasound file), written by synthetic.py. The files say "SYNTHE
 Slice numbers in the descriptions (and the lessons that use these stacks) are those learners
 see: processing orders an axial CT series as radiologists scroll it, head first, so slice 1 is
 the highest (``CTVolume.shown_number``). tests/stacks/test_phantoms.py checks them on the images.
+
+``phantom_regions(slug)`` gives the structures the demo's image questions key (a target, what
+the needle must miss) as shapes per slice, traced from the same geometry the drawing paints, less
+what is painted over them (the end of this file); tests/stacks/test_phantom_questions.py checks
+them against the images and the scorer.
 """
 
+import copy
 import functools
 import math
 from collections.abc import Callable
@@ -384,6 +390,97 @@ PELVIS = (54.0, 14.0, -114.0)  # the dilated renal pelvis, in front of and insid
 URETER = [PELVIS, (50.0, 8.0, -132.0), (46.0, 3.0, -156.0), (43.0, 0.0, -180.0)]
 STONE = (42.5, -0.5, -187.0)
 
+# Colon: ascending on the right, transverse in front, descending on the left; beside the lower
+# pole of the left kidney it lies lateral to it and a little behind. (path, how much faeces
+# from about -0.5 to 0.5, outer radius in mm)
+COLON = (
+    (
+        [(96, -30, -20), (112, -6, -70), (118, 22, -118), (120, 46, -150), (118, 50, -176),
+         (106, 34, -205), (92, 10, -240)],
+        -0.15,
+        13.0,
+    ),
+    ([(-110, -24, -100), (-116, -2, -140), (-112, 8, -185), (-102, -4, -240)], -0.2, 16.5),
+    (
+        [(-110, -24, -100), (-62, -78, -112), (0, -86, -122), (62, -70, -108), (96, -30, -20)],
+        0.2,
+        16.5,
+    ),
+)  # fmt: skip
+# The gallbladder in its fossa under the liver, fundus forwards and down: a tube from the neck
+# to the fundus, (neck, fundus, radius at the neck, radius at the fundus).
+GALLBLADDER_FOSSA = ((-40, -34, -66), (-50, -62, -102), 12, 16)
+# The portal vein up to the hilum, then right (anterior, posterior) and left branches; the
+# right, middle and left hepatic veins fanning out from the IVC at the dome:
+# (from, to, radius there, radius here, which).
+LIVER_VESSELS = (
+    ((-8, -14, -80), (-34, -14, -48), 8.5, 7.5, "portal"),
+    ((-34, -14, -48), (-68, -8, -42), 7.0, 5.5, "portal"),
+    ((-68, -8, -42), (-112, 6, -56), 5.0, 2.5, "portal"),
+    ((-68, -8, -42), (-106, 30, -30), 4.5, 2.0, "portal"),
+    ((-68, -8, -42), (-100, -40, -36), 4.5, 2.0, "portal"),
+    ((-34, -14, -48), (-4, -40, -40), 5.5, 3.5, "portal"),
+    ((-4, -40, -40), (30, -58, -34), 3.5, 2.0, "portal"),
+    ((-24, 12, 24), (-112, 16, 4), 6.5, 2.5, "hepatic"),
+    ((-24, 12, 24), (-62, -52, -6), 6.0, 2.5, "hepatic"),
+    ((-24, 12, 24), (22, -50, 10), 5.0, 2.0, "hepatic"),
+)
+
+
+def ivc_section(z: float) -> tuple:
+    """(cx, cy, a, b, angle) of the inferior vena cava at height z: to the right, within the
+    back of the liver at the top."""
+    return (-22, 4 + 0.03 * z, 13, 9.5, 0.3)
+
+
+def liver_shape(z: float):
+    """The liver's signed distance at height z, as a function of (X, Y), or None above or
+    below it: a dome under the right hemidiaphragm, the right lobe reaching down beside the
+    right kidney, the left lobe crossing the midline in front at the top."""
+    if not -140 < z < 55:
+        return None
+    t = (z + 8) / (63 if z > -8 else 132)
+    scale = math.sqrt(max(0.0, 1 - min(abs(t), 1.0) ** 2)) ** 0.8
+    cx, cy = lerp(z, [(50, (-58, -5)), (-8, (-70, -2)), (-80, (-92, -10)), (-140, (-108, -22))])
+    ax, ay = lerp(z, [(50, (95, 100)), (-8, (90, 102)), (-80, (55, 65)), (-140, (38, 40))])
+    lobe = lerp(z, [(50, 1.0), (-20, 0.95), (-62, 0.0)])
+
+    def liver_sd(X, Y):
+        sd = ellipse_sd(X, Y, cx, cy, ax * scale, ay * scale, -0.3)
+        if lobe > 0.05:
+            sd = np.minimum(sd, ellipse_sd(X, Y, 12, -58, 66 * lobe, 30 * lobe, 0.12))
+        return sd
+
+    return liver_sd
+
+
+def spleen_shape(z: float):
+    """((x, y) of its centre, signed distance function) of the spleen at height z, or None: a
+    crescent against the left posterolateral wall."""
+    section = ellipsoid_section(z, (96, 28, -20), (30, 62, 64))
+    if not section:
+        return None
+    cx, cy, a1, b1, _ = section
+
+    def spleen_sd(X, Y):
+        return np.maximum(
+            ellipse_sd(X, Y, cx, cy, a1, b1, -0.5),
+            -ellipse_sd(X, Y, cx - 36, cy - 10, a1 * 0.75, b1 * 0.8, -0.5),
+        )
+
+    return (cx, cy), spleen_sd
+
+
+def abscess_sd(X, Y, z, abscess, grow=0.0):
+    """Signed distance from the liver abscess ``abscess`` = (centre, radius): a lobulated
+    sphere, a little larger below; ``grow`` mm outwards (its wall, the oedema round it)."""
+    (cx, cy, cz), radius = abscess
+    dx, dy, dz = X - cx, Y - cy, z - cz
+    r = np.sqrt(dx**2 + dy**2 + dz**2)
+    theta = np.arctan2(dy, dx)
+    lobes = 1 + 0.08 * np.sin(3 * theta + 0.8) + 0.05 * np.cos(5 * theta + 0.3) + 0.06 * dz / radius
+    return r - radius * lobes - grow
+
 
 class Abdomen:
     """An adult abdomen from the lung bases (z = +40) down to L4 (z = -220), lying on its back on
@@ -423,6 +520,12 @@ class Abdomen:
         half_depth = 112 + 0.015 * -z
         return half_width, half_depth
 
+    def body_sd(self, X, Y, z: float):
+        """Signed distance from the skin at height z (drawn once for every 4 mm), flattened
+        where the back lies on the table."""
+        a, b = self.dimensions(round(z / 4) * 4.0)
+        return np.maximum(superellipse_sd(X, Y, 0.0, -5.0, a, b, 2.4), Y - (b - 12))
+
     def outline(self, s: Slab):
         """The body wall at this height (skin, fat, the muscle layers, the table), drawn once
         for every 4 mm: (the drawing, the muscle layer's and the cavity's signed distances)."""
@@ -433,8 +536,7 @@ class Abdomen:
             base = Slab(s.size, s.spacing, key * 4.0)
             whole = base.full()
             X, Y = whole[1], whole[2]
-            body = superellipse_sd(X, Y, 0.0, -5.0, a, b, 2.4)
-            body = np.maximum(body, Y - (b - 12))  # flattened where the back lies on the table
+            body = self.body_sd(X, Y, key * 4.0)
             fat = 14 + 11 * np.clip(-Y / b, 0, 1) ** 0.8 + 6 * np.clip(np.abs(X) / a, 0, 1) ** 4
             muscle = body + fat
             cavity = muscle + 10 + 4 * np.clip(-Y / b, 0, 1)
@@ -457,18 +559,32 @@ class Abdomen:
             self._outline_key, self._outline = key, (base.hu, muscle, cavity)
         return self._outline
 
-    def __call__(self, s: Slab) -> None:
+    # The order in which the parts are painted, each over what is there.
+    STEPS = (
+        "organs",
+        "upper_gut",
+        "kidneys",
+        "bowel",
+        "vessels",
+        "lungs",
+        "muscles",
+        "spine",
+        "ribs",
+    )
+
+    def __call__(self, s: Slab, *, after: str | None = None) -> None:
+        """Draw the plane ``s``; with ``after`` (a step), only the steps after that one, over
+        what ``s`` holds (to find what they leave showing of something painted before)."""
         base, muscle, cavity = self.outline(s)
-        s.hu[:] = base
+        if after is None:
+            s.hu[:] = base
         s.cavity = cavity
-        self.organs(s)
-        self.kidneys(s)
-        self.bowel(s)
-        self.vessels(s)
-        self.lungs(s)
-        self.muscles(s, muscle)
-        self.spine(s)
-        self.ribs(s)
+        steps = self.STEPS[self.STEPS.index(after) + 1 :] if after else self.STEPS
+        for step in steps:
+            if step == "muscles":
+                self.muscles(s, muscle)
+            else:
+                getattr(self, step)(s)
 
     def table(self, s, b):
         top = b - 11
@@ -484,46 +600,28 @@ class Abdomen:
     # Organs --------------------------------------------------------------------------------
 
     def organs(self, s):
+        """The liver (its vessels, any abscess), the gallbladder and the spleen."""
         z, hu = s.z, self.hu
         cavity = s.cavity
-        # Liver: a dome under the right hemidiaphragm; the right lobe reaches down beside the
-        # right kidney; the left lobe crosses the midline in front at the top.
-        if -140 < z < 55:
-            t = (z + 8) / (63 if z > -8 else 132)
-            scale = math.sqrt(max(0.0, 1 - min(abs(t), 1.0) ** 2)) ** 0.8
-            cx, cy = lerp(
-                z, [(50, (-58, -5)), (-8, (-70, -2)), (-80, (-92, -10)), (-140, (-108, -22))]
-            )
-            ax, ay = lerp(z, [(50, (95, 100)), (-8, (90, 102)), (-80, (55, 65)), (-140, (38, 40))])
-            lobe = lerp(z, [(50, 1.0), (-20, 0.95), (-62, 0.0)])
-
-            def liver_sd(X, Y):
-                sd = ellipse_sd(X, Y, cx, cy, ax * scale, ay * scale, -0.3)
-                if lobe > 0.05:
-                    sd = np.minimum(sd, ellipse_sd(X, Y, 12, -58, 66 * lobe, 30 * lobe, 0.12))
-                return sd
-
+        liver_sd = liver_shape(z)
+        if liver_sd is not None:
             region = s.box(-170, 90, -130, 110)
             s.paint(region, liver_sd, hu["liver"], clip=cavity + 1.5)
             self.liver_vessels(s, region, liver_sd)
             if self.abscess is not None:
                 self.draw_abscess(s)
         # Gallbladder in its fossa under the liver, fundus forwards and down.
-        s.capsule(hu["bile"], (-40, -34, -66), (-50, -62, -102), 12, 16, clip=cavity + 4)
+        s.capsule(hu["bile"], *GALLBLADDER_FOSSA, clip=cavity + 4)
         # Spleen: a crescent against the left posterolateral wall.
-        section = ellipsoid_section(z, (96, 28, -20), (30, 62, 64))
-        if section:
-            cx, cy, a1, b1, _ = section
-            region = s.box(cx - 70, cx + 70, cy - 70, cy + 70)
-            s.paint(
-                region,
-                lambda X, Y: np.maximum(
-                    ellipse_sd(X, Y, cx, cy, a1, b1, -0.5),
-                    -ellipse_sd(X, Y, cx - 36, cy - 10, a1 * 0.75, b1 * 0.8, -0.5),
-                ),
-                hu["spleen"],
-                clip=cavity + 1.5,
-            )
+        spleen = spleen_shape(z)
+        if spleen is not None:
+            centre, spleen_sd = spleen
+            region = s.box(centre[0] - 70, centre[0] + 70, centre[1] - 70, centre[1] + 70)
+            s.paint(region, spleen_sd, hu["spleen"], clip=cavity + 1.5)
+
+    def upper_gut(self, s):
+        """The stomach, pancreas and duodenum, and the adrenals."""
+        z, hu = s.z, self.hu
         # Stomach: fluid at the back, gas in front (the patient lies on their back).
         section = ellipsoid_section(z, (42, -52, 14), (50, 36, 72), 0.3)
         if section:
@@ -575,22 +673,10 @@ class Abdomen:
         z, hu = s.z, self.hu
         portal = hu["liver_vessel"] if hu is PLAIN else hu["portal"]
         hepatic = hu["liver_vessel"] if hu is PLAIN else hu["hepatic_vein"]
-        branches = [
-            # The portal vein up to the hilum, then right (anterior, posterior) and left.
-            ((-8, -14, -80), (-34, -14, -48), 8.5, 7.5, portal),
-            ((-34, -14, -48), (-68, -8, -42), 7.0, 5.5, portal),
-            ((-68, -8, -42), (-112, 6, -56), 5.0, 2.5, portal),
-            ((-68, -8, -42), (-106, 30, -30), 4.5, 2.0, portal),
-            ((-68, -8, -42), (-100, -40, -36), 4.5, 2.0, portal),
-            ((-34, -14, -48), (-4, -40, -40), 5.5, 3.5, portal),
-            ((-4, -40, -40), (30, -58, -34), 3.5, 2.0, portal),
-            # Right, middle and left hepatic veins fanning out from the IVC at the dome.
-            ((-24, 12, 24), (-112, 16, 4), 6.5, 2.5, hepatic),
-            ((-24, 12, 24), (-62, -52, -6), 6.0, 2.5, hepatic),
-            ((-24, 12, 24), (22, -50, 10), 5.0, 2.0, hepatic),
-        ]
+        values = {"portal": portal, "hepatic": hepatic}
         clip = s.cavity + 1.5
-        for p0, p1, r0, r1, value in branches:
+        for p0, p1, r0, r1, kind in LIVER_VESSELS:
+            value = values[kind]
             reach = max(r0, r1) + 3
             if not min(p0[2], p1[2]) - reach < z < max(p0[2], p1[2]) + reach:
                 continue
@@ -611,16 +697,7 @@ class Abdomen:
         region = s.box(cx - radius - 18, cx + radius + 18, cy - radius - 18, cy + radius + 18)
 
         def sd(X, Y, grow=0.0):
-            dx, dy, dz = X - cx, Y - cy, z - cz
-            r = np.sqrt(dx**2 + dy**2 + dz**2)
-            theta = np.arctan2(dy, dx)
-            lobes = (
-                1
-                + 0.08 * np.sin(3 * theta + 0.8)
-                + 0.05 * np.cos(5 * theta + 0.3)
-                + 0.06 * dz / radius
-            )
-            return r - radius * lobes - grow
+            return abscess_sd(X, Y, z, self.abscess, grow)
 
         clip = s.cavity + 2
         s.paint(region, lambda X, Y: sd(X, Y, 9), hu["liver"] - 28, clip=clip)  # oedema halo
@@ -699,27 +776,8 @@ class Abdomen:
 
     def bowel(self, s):
         hu = self.hu
-        # Colon: ascending on the right, transverse in front, descending on the left; beside the
-        # lower pole of the left kidney it lies lateral to it and a little behind.
-        descending = [
-            (96, -30, -20),
-            (112, -6, -70),
-            (118, 22, -118),
-            (120, 46, -150),
-            (118, 50, -176),
-            (106, 34, -205),
-            (92, 10, -240),
-        ]
-        ascending = [(-110, -24, -100), (-116, -2, -140), (-112, 8, -185), (-102, -4, -240)]
-        transverse = [
-            (-110, -24, -100),
-            (-62, -78, -112),
-            (0, -86, -122),
-            (62, -70, -108),
-            (96, -30, -20),
-        ]
-        colon = ((descending, -0.15, 13.0), (ascending, -0.2, 16.5), (transverse, 0.2, 16.5))
-        for path, faecal, radius in colon:
+        # Colon: ascending, transverse and descending (COLON).
+        for path, faecal, radius in COLON:
             s.path(hu["bowel_wall"], path, radius)
             s.path(lambda X, Y, f=faecal: self.colon_content(s, X, Y, f), path, radius - 2.3)
         for chain, radius, gas in self.loops:
@@ -749,7 +807,7 @@ class Abdomen:
         for side in (-1, 1):
             s.capsule(hu["aorta"], (14, 2, -194), (14 + side * 30, 2, -260), 7.0)
         # Inferior vena cava, to the right, within the back of the liver at the top.
-        s.ellipse(hu["ivc"], -22, 4 + 0.03 * z, 13, 9.5, 0.3)
+        s.ellipse(hu["ivc"], *ivc_section(z))
         # Superior mesenteric artery and vein, in front of the aorta.
         if z < -68:
             depth = lerp(z, [(-68, -16), (-240, -48)])
@@ -933,6 +991,28 @@ CHEST = {
 }  # fmt: skip
 NODULE = (-84.0, 40.0, -150.0)  # the biopsy target, right lower lobe, posterior
 NODULE_RADIUS = 9.0
+# The oblique fissures: (side, +1 left, -1 right; the height at which each begins at the back).
+FISSURES = ((-1, -66.0), (1, -72.0))
+
+
+def nodule_sd(X, Y, z):
+    """Signed distance from the nodule: a sphere with a lobulated outline."""
+    cx, cy, cz = NODULE
+    dx, dy, dz = X - cx, Y - cy, z - cz
+    r = np.sqrt(dx**2 + dy**2 + dz**2)
+    theta = np.arctan2(dy, dx)
+    lobes = 1 + 0.09 * np.sin(4 * theta + 0.5) + 0.05 * np.sin(7 * theta + 1.0)
+    return r - NODULE_RADIUS * lobes
+
+
+def fissure_front(X, z, side, top):
+    """Where an oblique fissure crosses the plane at height z: its y (mm) at each x, for the
+    fissure of ``side`` that begins at height ``top`` at the back. A sheet from high at the back
+    to low in front, so on an axial slice a line from near the hilum out towards the lateral
+    chest wall, further forwards the lower the slice."""
+    base = 58 + (z - top) * 1.05
+    out = np.maximum(side * X - 30, 0)
+    return base - 0.3 * out - 0.006 * out**2
 
 
 class Chest:
@@ -1031,6 +1111,12 @@ class Chest:
         )
         return body, cage
 
+    def body_sd(self, X, Y, z: float):
+        """Signed distance from the skin at height z (drawn once for every 4 mm), flattened
+        at the back."""
+        (a, b), _ = self.dimensions(round(z / 4) * 4.0)
+        return np.maximum(superellipse_sd(X, Y, 0.0, -4.0, a, b, 2.5), Y - (b - 10))
+
     def cage_sd(self, X, Y, z):
         if np.ndim(z):
             ca = np.interp(-z, [-12, 0, 30, 90, 170, 260], [30, 62, 95, 122, 130, 130])
@@ -1098,7 +1184,7 @@ class Chest:
             base = Slab(s.size, s.spacing, z)
             whole = base.full()
             X, Y = whole[1], whole[2]
-            body = np.maximum(superellipse_sd(X, Y, 0.0, -4.0, a, b, 2.5), Y - (b - 10))
+            body = self.body_sd(X, Y, z)
             cage = self.cage_sd(X, Y, z)
             inner = body + 12
             base.paint(whole, lambda X, Y: body, hu["skin"])
@@ -1185,17 +1271,14 @@ class Chest:
         """The oblique fissures: thin sheets from high at the back to low in front; on an
         axial slice, a line from near the hilum out towards the lateral chest wall."""
         z = s.z
-        for side, top in ((-1, -66.0), (1, -72.0)):
+        for side, top in FISSURES:
             if not -262 < z < top + 10:
                 continue
             region = s.box(0, 140, -130, 100) if side > 0 else s.box(-140, 0, -130, 100)
             where = region[0]
-            base = 58 + (z - top) * 1.05
 
-            def sheet(X, Y, side=side, base=base):
-                out = np.maximum(side * X - 30, 0)
-                front = base - 0.3 * out - 0.006 * out**2
-                return np.abs(Y - front) / 1.15 - 0.45
+            def sheet(X, Y, side=side, top=top):
+                return np.abs(Y - fissure_front(X, z, side, top)) / 1.15 - 0.45
 
             s.paint(
                 region,
@@ -1246,11 +1329,7 @@ class Chest:
         region = s.box(cx - 22, cx + 22, cy - 22, cy + 22)
 
         def sd(X, Y):
-            dx, dy, dz = X - cx, Y - cy, z - cz
-            r = np.sqrt(dx**2 + dy**2 + dz**2)
-            theta = np.arctan2(dy, dx)
-            lobes = 1 + 0.09 * np.sin(4 * theta + 0.5) + 0.05 * np.sin(7 * theta + 1.0)
-            return r - NODULE_RADIUS * lobes
+            return nodule_sd(X, Y, z)
 
         # Short spicules into the surrounding lung (thin, so fainter than the nodule), then the
         # nodule over their roots.
@@ -1445,9 +1524,41 @@ def bilinear(image, rows, cols):
 
 
 GALLBLADDER = {"centre": (6.0, 60.0), "axes": (46.0, 20.0, 19.0), "tilt": -0.2}
+# The lumen starts this far inside the outline (the wall is the rim round it).
+GALLBLADDER_WALL = 1.9
+US_FRAMES = 40
 
 
-def gallbladder_frames(count: int = 40, seed: int = 9) -> list[np.ndarray]:
+def sweep(n: int, count: int) -> tuple[float, float, float]:
+    """The probe's movement at frame n of ``count``: (elevation, mm through the gallbladder;
+    drift, mm along the beam with breathing; slide, mm along the skin)."""
+    phase = 2 * math.pi * n / count
+    elevation = 11.0 * math.sin(phase + 0.4)
+    drift = 3.0 * math.sin(phase * 2)
+    slide = 4.0 * math.sin(phase + 1.2)
+    return elevation, drift, slide
+
+
+def gallbladder_sd(tu, tw, elevation: float):
+    """Signed distances (mm, in the probe's plane, ``tu`` across and ``tw`` down from the skin,
+    before the sweep's movement) from the outline of the gallbladder's body and fundus (the
+    fundus, on the left, the wider) and from its neck, tapering towards the lower right, as the
+    plane cuts them ``elevation`` mm through the gallbladder. The lumen is where the smaller of
+    the two is below -GALLBLADDER_WALL."""
+    (gu, gw), (ga, gb, ge), tilt = (
+        GALLBLADDER["centre"],
+        GALLBLADDER["axes"],
+        GALLBLADDER["tilt"],
+    )
+    cut = math.sqrt(max(0.05, 1 - (elevation / ge) ** 2))
+    theta = np.arctan2(tw - gw, tu - gu)
+    body = ellipse_sd(tu, tw, gu, gw, ga * (0.75 + 0.25 * cut), gb * cut, tilt)
+    body = body - 2.5 * np.cos(theta - math.pi)
+    neck = capsule_sd(tu, tw, 0.0, (gu + 30, gw + 8, 0), (gu + 48, gw + 22, 0), 6 * cut, 3 * cut)
+    return body, neck
+
+
+def gallbladder_frames(count: int = US_FRAMES, seed: int = 9) -> list[np.ndarray]:
     """A longitudinal sweep over a distended gallbladder through the liver: beams simulated on
     a polar grid (echo strength times speckle, attenuation along each beam with the scanner's
     gain making up for the liver's, so fluid lets more through and the tissue behind it looks
@@ -1474,10 +1585,7 @@ def gallbladder_frames(count: int = 40, seed: int = 9) -> list[np.ndarray]:
     septa /= septa.std()
     frames = []
     for n in range(count):
-        phase = 2 * math.pi * n / count
-        elevation = 11.0 * math.sin(phase + 0.4)  # mm through the gallbladder
-        drift = 3.0 * math.sin(phase * 2)  # breathing, along the beam
-        slide = 4.0 * math.sin(phase + 1.2)  # the probe sliding along the skin
+        elevation, drift, slide = sweep(n, count)
         tu, tw = u + slide, w - drift
         echo = np.full(shape, 0.42, dtype=np.float32)  # liver
         attenuation = np.full(shape, 1.0, dtype=np.float32)
@@ -1512,22 +1620,10 @@ def gallbladder_frames(count: int = 40, seed: int = 9) -> list[np.ndarray]:
         dia = np.hypot(tu - 60, tw - 20) - 150
         echo = np.where(np.abs(dia) < 1.4, 1.7, np.where(dia > 1.4, 0.34, echo))
         # The gallbladder: a thin bright wall round anechoic bile.
-        (gu, gw), (ga, gb, ge), tilt = (
-            GALLBLADDER["centre"],
-            GALLBLADDER["axes"],
-            GALLBLADDER["tilt"],
-        )
-        cut = math.sqrt(max(0.05, 1 - (elevation / ge) ** 2))
-        theta = np.arctan2(tw - gw, tu - gu)
-        gallbladder = ellipse_sd(tu, tw, gu, gw, ga * (0.75 + 0.25 * cut), gb * cut, tilt)
-        gallbladder = gallbladder - 2.5 * np.cos(theta - math.pi)  # a wider fundus (left)
-        neck = capsule_sd(
-            tu, tw, 0.0, (gu + 30, gw + 8, 0), (gu + 48, gw + 22, 0), 6 * cut, 3 * cut
-        )
-        gallbladder = np.minimum(gallbladder, neck)
+        gallbladder = np.minimum(*gallbladder_sd(tu, tw, elevation))
         echo = np.where(np.abs(gallbladder + 1.0) < 0.9, 1.1, echo)
-        echo = np.where(gallbladder < -1.9, 0.002, echo)
-        attenuation = np.where(gallbladder < -1.9, 0.08, attenuation)
+        echo = np.where(gallbladder < -GALLBLADDER_WALL, 0.002, echo)
+        attenuation = np.where(gallbladder < -GALLBLADDER_WALL, 0.08, attenuation)
         # Round trip attenuation, 1.1 dB per cm in liver, made up by the time-gain
         # compensation; less in fluid, so what lies behind the bile comes back brighter.
         loss_db = np.cumsum(attenuation, axis=0) * (sector.depth / sector.samples) * 0.11 * 2
@@ -1562,38 +1658,63 @@ def gallbladder_frames(count: int = 40, seed: int = 9) -> list[np.ndarray]:
 # --- The cases ------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Series:
+    """How a CT phantom's slices are laid out: ``count`` slices of ``size`` pixels ``spacing``
+    mm apart, from z = ``top`` downwards every ``slice_spacing`` mm (the order processing keeps:
+    index 0 is the highest)."""
+
+    count: int
+    size: int
+    spacing: float
+    slice_spacing: float
+    top: float = 0.0
+
+    def options(self) -> dict:
+        """The layout as draw_ct's keyword arguments."""
+        return {
+            "count": self.count,
+            "size": self.size,
+            "spacing": self.spacing,
+            "slice_spacing": self.slice_spacing,
+            "top": self.top,
+        }
+
+    def z(self, index: int) -> float:
+        return self.top - index * self.slice_spacing
+
+    def planes(self, index: int) -> tuple[float, float]:
+        """The two planes draw_ct averages for the slice (so what either shows, it shows)."""
+        z = self.z(index)
+        return z - self.slice_spacing / 4, z + self.slice_spacing / 4
+
+
+NEPHROSTOMY_SERIES = Series(count=56, size=256, spacing=1.4, slice_spacing=4.0)
+LIVER_ABSCESS_SERIES = Series(count=36, size=256, spacing=1.4, slice_spacing=5.0, top=15.0)
+LUNG_NODULE_SERIES = Series(count=64, size=256, spacing=1.4, slice_spacing=4.0)
+
+
+def nephrostomy_abdomen() -> "Abdomen":
+    return Abdomen(contrast=PLAIN, hydronephrosis=True, seed=1)
+
+
 def nephrostomy_volume() -> CTVolume:
-    return draw_ct(
-        Abdomen(contrast=PLAIN, hydronephrosis=True, seed=1),
-        count=56,
-        size=256,
-        spacing=1.4,
-        slice_spacing=4.0,
-        seed=11,
-        noise_hu=8.0,
-    )
+    return draw_ct(nephrostomy_abdomen(), **NEPHROSTOMY_SERIES.options(), seed=11, noise_hu=8.0)
 
 
 LIVER_ABSCESS = ((-95.0, -5.0, -38.0), 28.0)
 
 
+def liver_abscess_abdomen() -> "Abdomen":
+    return Abdomen(contrast=PORTAL, abscess=LIVER_ABSCESS, seed=2)
+
+
 def liver_abscess_volume() -> CTVolume:
-    return draw_ct(
-        Abdomen(contrast=PORTAL, abscess=LIVER_ABSCESS, seed=2),
-        count=36,
-        size=256,
-        spacing=1.4,
-        slice_spacing=5.0,
-        top=15.0,
-        seed=12,
-        noise_hu=9.0,
-    )
+    return draw_ct(liver_abscess_abdomen(), **LIVER_ABSCESS_SERIES.options(), seed=12, noise_hu=9.0)
 
 
 def lung_nodule_volume() -> CTVolume:
-    return draw_ct(
-        Chest(seed=3), count=64, size=256, spacing=1.4, slice_spacing=4.0, seed=13, noise_hu=10.0
-    )
+    return draw_ct(Chest(seed=3), **LUNG_NODULE_SERIES.options(), seed=13, noise_hu=10.0)
 
 
 US_FRAME_TIME_MS = 66.0
@@ -1750,3 +1871,491 @@ PHANTOMS = {
         ),
     )
 }
+
+
+# --- Regions: the structures image questions key, traced from the drawing -------------------
+#
+# An image question on a phantom is scored against regions (irlearn/stacks/geometry.py): the
+# target, and the structures a needle must miss. Drawn by hand they would be approximations of
+# anatomy that is known exactly here, so they are traced from the same signed distances the
+# drawing paints, on the same grid, slice by slice: where a structure shows on either of the
+# two planes a CT slice averages, it is in the region (a target is taken at the slice's middle
+# plane, so a mark on a structure's faint partial-volume edge does not count). The shapes are
+# fractions of the image's width and height from its top left, as the admin stores them, on the
+# slice's index in the processed stack (head first: the index is the drawing's k, one less
+# than CTVolume.shown_number). Rendered images here are the DICOM matrix: column c of a CT
+# slice is x = (c - size / 2) * spacing mm (the patient's left to the right of the image), row
+# r is y (the back at the bottom), so a pixel's centre lies at fraction (c + 0.5) / size.
+
+REGION_MOST_POINTS = 120  # per polygon (the admin allows 200)
+
+
+def region_outlines(
+    field: np.ndarray, *, tolerance: float = 0.3, min_area: float = 2.0
+) -> list[np.ndarray]:
+    """Closed outlines, as arrays of (column, row) in pixels, of where ``field`` (a signed
+    distance sampled at the pixel centres) is below 0: marching squares with each crossing
+    placed on its cell's edge by linear interpolation, simplified (Douglas-Peucker) to within
+    ``tolerance`` pixels and to at most REGION_MOST_POINTS points. Outlines enclosing less than
+    ``min_area`` square pixels (specks) are left out."""
+    f = np.pad(np.asarray(field, dtype=np.float64), 1, constant_values=1.0)
+    inside = (f < 0).astype(np.int8)
+    code = inside[:-1, :-1] * 8 + inside[:-1, 1:] * 4 + inside[1:, 1:] * 2 + inside[1:, :-1]
+    neighbours: dict[tuple, list[tuple]] = {}
+
+    def join(a, b):
+        neighbours.setdefault(a, []).append(b)
+        neighbours.setdefault(b, []).append(a)
+
+    for i, j in np.argwhere((code > 0) & (code < 15)):
+        i, j = int(i), int(j)
+        edges = {
+            "top": (0, i, j),
+            "right": (1, i, j + 1),
+            "bottom": (0, i + 1, j),
+            "left": (1, i, j),
+        }
+        case = int(code[i, j])
+        if case in (5, 10):
+            centre = f[i, j] + f[i, j + 1] + f[i + 1, j] + f[i + 1, j + 1] < 0
+            if (case == 5) == centre:
+                pairs = (("left", "top"), ("bottom", "right"))
+            else:
+                pairs = (("left", "bottom"), ("top", "right"))
+        else:
+            pairs = (_CELL_EDGES[case],)
+        for a, b in pairs:
+            join(edges[a], edges[b])
+
+    def position(key):
+        horizontal, i, j = key[0] == 0, key[1], key[2]
+        a, b = f[i, j], (f[i, j + 1] if horizontal else f[i + 1, j])
+        t = a / (a - b)
+        return (j + t - 1, i - 1) if horizontal else (j - 1, i + t - 1)
+
+    outlines, seen = [], set()
+    for start in neighbours:
+        if start in seen:
+            continue
+        loop, previous, current = [start], None, start
+        seen.add(start)
+        while True:
+            a, b = neighbours[current]
+            following = b if a == previous else a
+            if following == start:
+                break
+            previous, current = current, following
+            seen.add(current)
+            loop.append(current)
+        points = np.array([position(key) for key in loop])
+        x, y = points[:, 0], points[:, 1]
+        if abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1)))) / 2 < min_area:
+            continue
+        outlines.append(_simplified(points, tolerance))
+    # A region is what its outlines enclose, so a hole (a rib's section in the lung) is filled:
+    # an outline inside another is left out.
+    return [
+        outline
+        for n, outline in enumerate(outlines)
+        if not any(_encloses(other, outline[0]) for m, other in enumerate(outlines) if m != n)
+    ]
+
+
+def _encloses(outline: np.ndarray, point) -> bool:
+    x, y = point
+    inside = False
+    for (x0, y0), (x1, y1) in zip(outline, np.roll(outline, 1, axis=0), strict=True):
+        if (y0 > y) != (y1 > y) and x < (x1 - x0) * (y - y0) / (y1 - y0) + x0:
+            inside = not inside
+    return inside
+
+
+# Marching squares: which two edges of a cell the outline joins, by which corners are inside
+# (top left 8, top right 4, bottom right 2, bottom left 1); 5 and 10, the saddles, are decided
+# by the cell's centre.
+_CELL_EDGES = {
+    1: ("left", "bottom"),
+    2: ("bottom", "right"),
+    3: ("left", "right"),
+    4: ("top", "right"),
+    6: ("top", "bottom"),
+    7: ("left", "top"),
+    8: ("left", "top"),
+    9: ("top", "bottom"),
+    11: ("top", "right"),
+    12: ("left", "right"),
+    13: ("bottom", "right"),
+    14: ("left", "bottom"),
+}
+
+
+def _simplified(loop: np.ndarray, tolerance: float) -> np.ndarray:
+    """A closed outline with the points that change it by less than ``tolerance`` dropped."""
+    far = int(np.argmax(np.hypot(*(loop - loop[0]).T)))
+    while True:
+        halves = [_douglas_peucker(loop[: far + 1], tolerance)]
+        halves.append(_douglas_peucker(np.vstack([loop[far:], loop[:1]]), tolerance))
+        points = np.vstack([halves[0][:-1], halves[1][:-1]])
+        if len(points) <= REGION_MOST_POINTS:
+            return points
+        tolerance *= 1.5
+
+
+def _douglas_peucker(line: np.ndarray, tolerance: float) -> np.ndarray:
+    keep = np.zeros(len(line), dtype=bool)
+    keep[0] = keep[-1] = True
+    pending = [(0, len(line) - 1)]
+    while pending:
+        a, b = pending.pop()
+        if b <= a + 1:
+            continue
+        chord, offsets = line[b] - line[a], line[a + 1 : b] - line[a]
+        length = math.hypot(*chord)
+        if length == 0:
+            distance = np.hypot(offsets[:, 0], offsets[:, 1])
+        else:
+            distance = np.abs(chord[0] * offsets[:, 1] - chord[1] * offsets[:, 0]) / length
+        worst = int(np.argmax(distance))
+        if distance[worst] > tolerance:
+            keep[a + 1 + worst] = True
+            pending += [(a, a + 1 + worst), (a + 1 + worst, b)]
+    return line[keep]
+
+
+def polygon_shapes(index: int, field: np.ndarray, *, width: int, height: int, **options):
+    """The outlines of where ``field`` (on the image's pixel grid) is below 0 as polygon shapes
+    on slice ``index``."""
+    return [
+        {
+            "slice": index,
+            "kind": "polygon",
+            "points": [
+                [
+                    round(min(max((c + 0.5) / width, 0.0), 1.0), 5),
+                    round(min(max((r + 0.5) / height, 0.0), 1.0), 5),
+                ]
+                for c, r in outline
+            ],
+        }
+        for outline in region_outlines(field, **options)
+    ]
+
+
+def _capsules_sd(X, Y, z, segments):
+    """The smallest signed distance from tubes (p0, p1, r0, r1) that reach the plane at z, or
+    None where none does."""
+    nearest = None
+    for p0, p1, r0, r1 in segments:
+        reach = max(r0, r1) + 3
+        if not min(p0[2], p1[2]) - reach < z < max(p0[2], p1[2]) + reach:
+            continue
+        d = capsule_sd(X, Y, z, p0, p1, r0, r1)
+        nearest = d if nearest is None else np.minimum(nearest, d)
+    return nearest
+
+
+def _colon_segments():
+    return [
+        (p0, p1, radius, radius)
+        for path, _, radius in COLON
+        for p0, p1 in zip(path, path[1:], strict=False)
+    ]
+
+
+def _mm_to_fraction(series: Series, value: float) -> float:
+    return (value / series.spacing + series.size / 2 + 0.5) / series.size
+
+
+def _circle(series: Series, index: int, x: float, y: float, radius: float) -> dict:
+    r = round(radius / (series.size * series.spacing), 5)
+    return {
+        "slice": index,
+        "kind": "ellipse",
+        "cx": round(_mm_to_fraction(series, x), 5),
+        "cy": round(_mm_to_fraction(series, y), 5),
+        "rx": r,
+        "ry": r,
+    }
+
+
+# What shows of a structure is what the drawing leaves of it once everything painted after it
+# has been painted: found by painting the structure with this value and then what the drawing
+# paints after it, when each pixel's value divided by it is the part of the pixel the structure
+# still covers (every other value is some thousands at most).
+SENTINEL = 1.0e6
+
+
+def _cover(sd, spacing: float):
+    """The part of each pixel a structure covers, from its signed distance, as Slab.paint
+    blends its edge."""
+    return np.clip(0.5 - sd / spacing, 0.0, 1.0)
+
+
+class _Abdominal:
+    """A drawn abdominal phantom, for tracing its structures."""
+
+    def __init__(self, abdomen: "Abdomen", series: Series):
+        self.abdomen, self.series = abdomen, series
+        self.X, self.Y = _grid(series.size, series.spacing)
+        self.cavities = {}
+
+    def slab(self, z: float) -> Slab:
+        """An empty plane with the body wall's cavity, as the drawing has it (kept: every
+        structure is traced on the same planes)."""
+        s = Slab(self.series.size, self.series.spacing, z)
+        if z not in self.cavities:
+            self.cavities[z] = self.abdomen.outline(s)[2]
+        s.cavity = self.cavities[z]
+        return s
+
+    def shown(self, distance, *, after: str | None = None, near=lambda z: True) -> dict:
+        """{slice index: the part of each pixel that shows a structure on the slice}, where
+        ``distance(slab)`` (a signed distance, or None) is the structure on a plane: the mean
+        of the slice's two planes, as draw_ct averages them. With ``after``, the drawing's step
+        that paints the structure, what the steps after it paint over it is taken away: the
+        structure is painted with SENTINEL and those steps drawn again over it. Planes where
+        ``near(z)`` is false are passed over (the structure is not there)."""
+        shown = {}
+        for index in range(self.series.count):
+            parts = []
+            for z in self.series.planes(index):
+                sd = None
+                if near(z):
+                    s = self.slab(z)
+                    sd = distance(s)
+                if sd is None:
+                    continue
+                if after is None:
+                    parts.append(_cover(sd, s.spacing))
+                    continue
+                s.hu = (SENTINEL * _cover(sd, s.spacing)).astype(np.float32)
+                self.abdomen(s, after=after)
+                parts.append(np.clip(s.hu / SENTINEL, 0.0, 1.0))
+            if parts:
+                shown[index] = sum(parts) / len(self.series.planes(index))
+        return shown
+
+    def regions(self, structures: dict) -> dict:
+        """{name: shapes} of ``structures`` ({name: shown}), outlined where more than half of
+        each pixel shows the structure."""
+        size = self.series.size
+        return {
+            name: [
+                shape
+                for index, part in sorted(parts.items())
+                for shape in polygon_shapes(index, 0.5 - part, width=size, height=size)
+            ]
+            for name, parts in structures.items()
+        }
+
+
+# No lung base reaches below this height (mm) in the abdominal phantoms (checked in the tests).
+LUNG_BASES_LOWEST = -90.0
+
+
+def _lung_bases(a: _Abdominal) -> dict:
+    return a.shown(a.abdomen.lung_bases, after="lungs", near=lambda z: z > LUNG_BASES_LOWEST)
+
+
+def _colon(a: _Abdominal) -> dict:
+    segments = _colon_segments()
+    return a.shown(lambda s: _capsules_sd(a.X, a.Y, s.z, segments))
+
+
+def _nephrostomy_regions() -> dict:
+    series = NEPHROSTOMY_SERIES
+    a = _Abdominal(nephrostomy_abdomen(), series)
+    X, Y = a.X, a.Y
+
+    def spleen(s):
+        shape = spleen_shape(s.z)
+        return None if shape is None else np.maximum(shape[1](X, Y), s.cavity + 1.5)
+
+    regions = a.regions(
+        {
+            "colon": _colon(a),
+            "spleen": a.shown(spleen, after="organs", near=spleen_shape),
+            "lung": _lung_bases(a),
+        }
+    )
+    # The target: the calyx as each slice's middle plane cuts it, where it is more than a faint
+    # partial-volume grey (12 mm across or more).
+    lower = HYDRO_CALYCES["lower-posterior"]
+    (x, y, z), radius = LEFT_HYDRO.point(*lower[:3]), lower[3]
+    regions["calyx"] = [
+        _circle(series, index, x, y, math.sqrt(radius**2 - (series.z(index) - z) ** 2))
+        for index in range(series.count)
+        if radius**2 - (series.z(index) - z) ** 2 >= 6.0**2
+    ]
+    return regions
+
+
+def _liver_abscess_regions() -> dict:
+    series = LIVER_ABSCESS_SERIES
+    a = _Abdominal(liver_abscess_abdomen(), series)
+    X, Y = a.X, a.Y
+
+    def gallbladder(s):
+        sd = _capsules_sd(X, Y, s.z, [GALLBLADDER_FOSSA])
+        return None if sd is None else np.maximum(sd, s.cavity + 4)
+
+    def liver_veins(kind):
+        segments = [(p0, p1, r0, r1) for p0, p1, r0, r1, which in LIVER_VESSELS if which == kind]
+
+        def veins(s):
+            # As the drawing paints them: inside the liver, and hidden where the abscess and the
+            # oedema round it are painted over them (in the same step).
+            liver_sd, vessel = liver_shape(s.z), _capsules_sd(X, Y, s.z, segments)
+            if liver_sd is None or vessel is None:
+                return None
+            halo = np.maximum(abscess_sd(X, Y, s.z, LIVER_ABSCESS, 9), s.cavity + 2)
+            inside = np.maximum(np.maximum(liver_sd(X, Y) + 3, s.cavity + 1.5), -halo)
+            return np.maximum(vessel, inside)
+
+        return a.shown(veins, after="organs")
+
+    def kidney(s):
+        section = RIGHT_NORMAL.section(s.z)
+        return None if section is None else ellipse_sd(X, Y, *section)
+
+    regions = a.regions(
+        {
+            "lung": _lung_bases(a),
+            "gallbladder": a.shown(gallbladder, after="organs", near=lambda z: -125 < z < -45),
+            "portal-vein": liver_veins("portal"),
+            "hepatic-veins": liver_veins("hepatic"),
+            # Nothing but each other, at their edges, is painted over these.
+            "ivc": a.shown(lambda s: ellipse_sd(X, Y, *ivc_section(s.z))),
+            "right-kidney": a.shown(kidney),
+            "colon": _colon(a),
+        }
+    )
+    # The target: the pus at each slice's middle plane, less any lung or diaphragm drawn over it.
+    regions["abscess"] = []
+    for index in range(series.count):
+        s = a.slab(series.z(index))
+        pus = np.maximum(abscess_sd(X, Y, s.z, LIVER_ABSCESS), s.cavity + 2)
+        lung_sd = a.abdomen.lung_bases(s)
+        if lung_sd is not None:
+            pus = np.maximum(pus, 4.0 - lung_sd)
+        regions["abscess"] += polygon_shapes(
+            index, pus, width=series.size, height=series.size, min_area=8.0
+        )
+    return regions
+
+
+# The pulmonary vessels keyed on the lung nodule: those at least this wide (radius, mm) within
+# this distance of the nodule's centre (mm), where a needle to it might pass.
+NODULE_VESSEL_RADIUS = 1.5
+NODULE_VESSEL_REACH = 45.0
+# Half the thickness of the band keyed as the fissure: the fissure is oblique, so across a 4 mm
+# slice it moves 4.2 mm forwards; the band covers that and a millimetre more.
+FISSURE_HALF_MM = 3.0
+
+
+def _lung_nodule_regions() -> dict:
+    series = LUNG_NODULE_SERIES
+    chest = Chest(seed=3)
+    X, Y = _grid(series.size, series.spacing)
+    size = series.size
+    centre = np.array(NODULE)
+    vessels = []
+    for x0, y0, z0, x1, y1, z1, r0, r1 in chest.vessels:
+        p0, p1 = np.array([x0, y0, z0]), np.array([x1, y1, z1])
+        if min(r0, r1) < NODULE_VESSEL_RADIUS:
+            continue
+        along = p1 - p0
+        t = np.clip(np.dot(centre - p0, along) / max(float(np.dot(along, along)), 1e-9), 0, 1)
+        if np.linalg.norm(p0 + t * along - centre) - max(r0, r1) < NODULE_VESSEL_REACH:
+            vessels.append((tuple(p0), tuple(p1), float(r0), float(r1)))
+    ((side, top),) = [(side, top) for side, top in FISSURES if side < 0]  # the right fissure
+    regions = {"nodule": [], "fissure": [], "vessels": []}
+
+    def shapes(index, field):
+        return [] if field is None else polygon_shapes(index, field, width=size, height=size)
+
+    for index in range(series.count):
+        z = series.z(index)
+        regions["nodule"] += shapes(index, nodule_sd(X, Y, z))
+        lung = chest.outline(Slab(size, series.spacing, z))[1]
+        if -262 < z < top + 10:
+            band = np.abs(Y - fissure_front(X, z, side, top)) - FISSURE_HALF_MM
+            regions["fissure"] += shapes(
+                index, np.maximum(np.maximum(band, lung + 1.0), 25 - side * X)
+            )
+        parts = []
+        for plane in series.planes(index):
+            vessel = _capsules_sd(X, Y, plane, vessels)
+            if vessel is not None:
+                # Drawn only in the lung, and not where the nodule is painted over them.
+                vessel = np.maximum(np.maximum(vessel, lung + 1.5), -nodule_sd(X, Y, plane))
+                parts.append(_cover(vessel, series.spacing))
+        if parts:
+            regions["vessels"] += shapes(index, 0.5 - sum(parts) / 2)
+    return regions
+
+
+# The gallbladder's neck: the gallbladder (its wall and lumen) within this distance of the
+# tapering neck, which takes in where the body opens into it.
+NECK_MM = 2.0
+
+
+def _gallbladder_regions() -> dict:
+    sector = Sector()
+    columns = (np.arange(sector.width) - sector.width / 2 + 0.5) * sector.pixel
+    rows = np.arange(sector.height) * sector.pixel - sector.top
+    # Scan conversion places each beam's samples where they are: the image's pixels are the
+    # probe plane's (u across, w down from the skin under the middle beam).
+    u, w = np.meshgrid(columns.astype(np.float32), rows.astype(np.float32))
+    regions = {"neck": []}
+    for n in range(US_FRAMES):
+        elevation, drift, slide = sweep(n, US_FRAMES)
+        body, neck = gallbladder_sd(u + slide, w - drift, elevation)
+        gallbladder = np.minimum(body, neck)
+        regions["neck"] += polygon_shapes(
+            n, np.maximum(gallbladder, neck - NECK_MM), width=sector.width, height=sector.height
+        )
+    return regions
+
+
+_REGIONS = {
+    "nephrostomy-ct": _nephrostomy_regions,
+    "liver-abscess-ct": _liver_abscess_regions,
+    "lung-nodule-ct": _lung_nodule_regions,
+    "gallbladder-us": _gallbladder_regions,
+}
+
+
+@functools.cache
+def _phantom_regions(slug: str) -> dict:
+    return _REGIONS[slug]()
+
+
+def phantom_regions(slug: str) -> dict[str, list[dict]]:
+    """The structures image questions on phantom ``slug`` key, by name (``"calyx"``,
+    ``"colon"``...): each a list of shapes (geometry.py's format) on every slice of the
+    processed stack where the structure shows. Computed once a process; a fresh copy each time.
+
+    nephrostomy-ct: calyx (the posterior calyx of the left lower pole, the target), colon, spleen,
+        lung (the lung bases and their pleura).
+    liver-abscess-ct: abscess (its pus, the target), lung, gallbladder, ivc, portal-vein,
+        hepatic-veins, right-kidney, colon.
+    lung-nodule-ct: nodule (the target), fissure (the right oblique fissure, as a band), vessels
+        (the pulmonary vessels of 3 mm or more across near the nodule).
+    gallbladder-us: neck (the gallbladder's neck, on every frame).
+    """
+    if slug not in _REGIONS:
+        raise KeyError(
+            f"No regions are drawn for {slug!r}; phantoms with regions: {sorted(_REGIONS)}."
+        )
+    return copy.deepcopy(_phantom_regions(slug))
+
+
+def phantom_slice_count(slug: str) -> int:
+    """How many slices (or frames) phantom ``slug``'s processed stack has."""
+    series = {
+        "nephrostomy-ct": NEPHROSTOMY_SERIES,
+        "liver-abscess-ct": LIVER_ABSCESS_SERIES,
+        "lung-nodule-ct": LUNG_NODULE_SERIES,
+    }
+    return series[slug].count if slug in series else US_FRAMES

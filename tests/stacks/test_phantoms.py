@@ -323,12 +323,20 @@ def test_seed_demo_twice_creates_each_stack_once_and_the_pages_show_them(client)
     assert 'class="stack-viewer"' in page
     assert stacks["nephrostomy-ct"].first_image_url in page
     assert "Synthetic phantom" in page
-    # Each stack is shown in a lesson of the demo course; one question shows a stack.
+    # Each stack is shown in a lesson of the demo course and has a question answered on its
+    # images, its regions on that stack (tests/stacks/test_phantom_questions.py scores them);
+    # one single best answer shows a stack too.
     lessons = Lesson.objects.filter(module__slug="planning-from-images")
     assert sorted(slug for lesson in lessons for slug in slugs_in(lesson.body_html)) == sorted(
         phantoms.PHANTOMS
     )
-    assert Question.objects.filter(stem_stack=stacks["nephrostomy-ct"]).count() == 1
+    on_images = Question.objects.exclude(kind="sba").filter(module__slug="planning-from-images")
+    assert sorted(question.stem_stack.slug for question in on_images) == sorted(phantoms.PHANTOMS)
+    for question in on_images:
+        regions = list(question.regions.all())
+        assert {region.stack_id for region in regions} == {question.stem_stack_id}
+        assert "target" in {region.role for region in regions}
+    assert Question.objects.filter(kind="sba", stem_stack=stacks["nephrostomy-ct"]).count() == 1
     learner = UserFactory()
     course_services.enrolment_create(
         user=learner, course=Course.objects.get(slug="ultrasound-and-ct")
