@@ -175,6 +175,23 @@ def log_in(page, client, live_server):
 
 
 @pytest.fixture
+def touch_page(request, browser, live_server):
+    """A phone: a touch screen 375 pixels wide, with axe-core checking as on ``page``."""
+    context = browser.new_context(
+        base_url=live_server.url,
+        has_touch=True,
+        is_mobile=True,
+        viewport={"width": 375, "height": 740},
+    )
+    context.set_default_timeout(10_000)
+    context.add_init_script(path=AXE_JS)
+    page = context.new_page()
+    request.node.axe_checker = AxeChecker(page)
+    yield page
+    context.close()
+
+
+@pytest.fixture
 def axe(request, page):
     """The AxeChecker of this test's page, to check a state no navigation leads to."""
     return request.node.axe_checker

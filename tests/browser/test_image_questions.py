@@ -10,7 +10,6 @@ import pytest
 from playwright.sync_api import expect
 
 from courses.models import Answer, Attempt
-from tests.browser.conftest import AXE_JS, AxeChecker
 from tests.browser.test_elearning import (
     assert_focus_is_visible,
     log_in_context,
@@ -299,25 +298,10 @@ def test_learner_plans_a_route_sees_why_it_is_wrong_and_passes_with_the_keyboard
     expect(page.get_by_role("heading", level=1, name="You passed")).to_be_visible()
 
 
-@pytest.fixture
-def phone(request, browser, live_server):
-    """A touch screen 375 pixels wide, with axe-core checking as on ``page``."""
-    context = browser.new_context(
-        base_url=live_server.url,
-        has_touch=True,
-        is_mobile=True,
-        viewport={"width": 375, "height": 740},
-    )
-    context.set_default_timeout(10_000)
-    context.add_init_script(path=AXE_JS)
-    page = context.new_page()
-    request.node.axe_checker = AxeChecker(page)
-    yield page
-    context.close()
-
-
-def test_learner_marks_a_route_with_taps_on_a_touch_screen(phone, client, live_server, question):
-    page = phone
+def test_learner_marks_a_route_with_taps_on_a_touch_screen(
+    touch_page, client, live_server, question
+):
+    page = touch_page
     learner = UserFactory()
     EnrolmentFactory(user=learner, course=question.module.course)
     log_in_context(page.context, client, live_server, learner)

@@ -13,7 +13,6 @@ from playwright.sync_api import expect
 from courses import services
 from irlearn.stacks import processing, synthetic
 from irlearn.stacks.models import ImageStack
-from tests.browser.conftest import AXE_JS, AxeChecker
 from tests.browser.test_elearning import (
     assert_focus_is_visible,
     log_in_context,
@@ -286,23 +285,6 @@ def test_learner_switches_window_measures_and_resets(page, enrolled_learner, les
     expect(measure).to_have_attribute("aria-pressed", "false")
     expect(distance).to_have_text("")
     expect(ruler).to_have_class(re.compile(r"\bis-hidden\b"))
-
-
-@pytest.fixture
-def touch_page(request, browser, live_server):
-    """A phone: a touch screen 375 pixels wide, with axe-core checking as on ``page``."""
-    context = browser.new_context(
-        base_url=live_server.url,
-        has_touch=True,
-        is_mobile=True,
-        viewport={"width": 375, "height": 740},
-    )
-    context.set_default_timeout(10_000)
-    context.add_init_script(path=AXE_JS)
-    page = context.new_page()
-    request.node.axe_checker = AxeChecker(page)
-    yield page
-    context.close()
 
 
 def touch_drag(page, x, y, dy, steps=10):
