@@ -349,15 +349,12 @@
     this.drawMeasurement();
   };
 
-  // In measuring mode the arrow keys move a cross and Enter or Space drops a point there.
-  StackViewer.prototype.onMeasureKey = function (event) {
+  // The keyboard's crosshair, shared by measuring and marking: the arrow keys move a cross
+  // (with Shift, further) and Enter or Space calls ``confirm`` with its place.
+  StackViewer.prototype.moveCursor = function (event, confirm) {
     var width = this.manifest.width, height = this.manifest.height;
     var step = (event.shiftKey ? 0.05 : 0.01) * Math.max(width, height);
     var moves = { ArrowLeft: [-step, 0], ArrowRight: [step, 0], ArrowUp: [0, -step], ArrowDown: [0, step] };
-    if (event.key === "Escape") {
-      this.setMeasuring(false);
-      return true;
-    }
     if (!(event.key in moves) && event.key !== "Enter" && event.key !== " ") return false;
     if (!this.cursor) this.cursor = { x: width / 2, y: height / 2 };
     if (event.key in moves) {
@@ -367,9 +364,18 @@
       };
       this.drawMeasurement();
     } else {
-      this.addPoint(this.cursor);
+      confirm.call(this, this.cursor);
     }
     return true;
+  };
+
+  // In measuring mode Escape stops measuring; the crosshair drops points.
+  StackViewer.prototype.onMeasureKey = function (event) {
+    if (event.key === "Escape") {
+      this.setMeasuring(false);
+      return true;
+    }
+    return this.moveCursor(event, this.addPoint);
   };
 
   StackViewer.prototype.addPoint = function (point) {
@@ -480,29 +486,15 @@
     this.live.textContent = text;
   };
 
-  // In marking mode the arrow keys move the cross, Enter or Space places the next mark there,
-  // and Page Up / Page Down move one slice (with Shift, ten).
+  // In marking mode the crosshair places the next mark, and Page Up / Page Down move one slice
+  // (with Shift, ten).
   StackViewer.prototype.onMarkKey = function (event) {
-    var width = this.manifest.width, height = this.manifest.height;
-    var step = (event.shiftKey ? 0.05 : 0.01) * Math.max(width, height);
-    var moves = { ArrowLeft: [-step, 0], ArrowRight: [step, 0], ArrowUp: [0, -step], ArrowDown: [0, step] };
     var pages = { PageDown: 1, PageUp: -1 };
     if (event.key in pages) {
       this.go(this.index + pages[event.key] * (event.shiftKey ? PAGE_STEP : 1), "key");
       return true;
     }
-    if (!(event.key in moves) && event.key !== "Enter" && event.key !== " ") return false;
-    if (!this.cursor) this.cursor = { x: width / 2, y: height / 2 };
-    if (event.key in moves) {
-      this.cursor = {
-        x: Math.max(0, Math.min(width, this.cursor.x + moves[event.key][0])),
-        y: Math.max(0, Math.min(height, this.cursor.y + moves[event.key][1])),
-      };
-      this.drawMeasurement();
-    } else {
-      this.placeMark(this.cursor);
-    }
-    return true;
+    return this.moveCursor(event, this.placeMark);
   };
 
   StackViewer.prototype.input = function (name, part) {
