@@ -36,6 +36,8 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	touch $@
 
 run: export DJANGO_DEBUG ?= 1
+# Links in the emails it prints (newsletter confirm and unsubscribe) lead back to this server.
+run: export SITE_URL ?= http://$(if $(filter 0.0.0.0 ::,$(HOST)),127.0.0.1,$(HOST)):$(PORT)
 run: $(VENV)/.installed
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py seed_demo

@@ -33,6 +33,7 @@ def _email_confirmation_context(*, site_url, email_address, user):
         "user": user,
         "key": key,
         "activate_url": _site_link(site_url, reverse("account_confirm_email", args=[key])),
+        "expire_days": settings.ACCOUNT_EMAIL_CONFIRMATION_EXPIRE_DAYS,
     }
 
 
@@ -102,6 +103,14 @@ def account_email_message(
     # django.contrib.sites the name comes from configuration.
     site = {"name": settings.SITE_NAME, "domain": urlsplit(site_url).netloc}
     context.update({"email": address, "current_site": site})
+    # The frame of our emails (templates/email/base.*): the site's own address and name.
+    context.update(
+        {
+            "site_url": site_url.rstrip("/"),
+            "site_name": settings.SITE_NAME,
+            "privacy_url": _site_link(site_url, reverse("privacy")),
+        }
+    )
     return get_adapter().render_mail(template_prefix, address, context)
 
 

@@ -25,7 +25,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from irlearn.mail import MAX_LINE_LENGTH, UnfoldedEmail
+from irlearn.mail import MAX_LINE_LENGTH, UnfoldedEmail, email_fragment
+from irlearn.mailtext import heading, markdown_to_text
 from irlearn.newsletter import tokens
 from irlearn.newsletter.models import Issue, Subscriber
 
@@ -46,8 +47,19 @@ _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 PLAIN_ADDRESS = re.compile(rf"{_ATEXT}(?:\.{_ATEXT})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*")
 
 
-def absolute_url(path: str) -> str:
-    return settings.SITE_URL.rstrip("/") + path
+def absolute_url(path: str, *, site_url: str | None = None) -> str:
+    """``path`` on the site: at ``site_url`` (the address a request reached, for an email that
+    answers one), else at SITE_URL (the worker's issues have no request to go by)."""
+    return (site_url or settings.SITE_URL).rstrip("/") + path
+
+
+def email_context(*, site_url: str | None = None) -> dict:
+    """What the frame of every newsletter email (templates/email/base.*) needs."""
+    return {
+        "site_url": absolute_url("", site_url=site_url),
+        "site_name": settings.SITE_NAME,
+        "privacy_url": absolute_url(reverse("privacy"), site_url=site_url),
+    }
 
 
 def unsubscribe_url(subscriber_id: int) -> str:
@@ -78,11 +90,21 @@ def envelope_address(address: str) -> str:
 
 
 def render_bodies(issue: Issue) -> tuple[str, str]:
-    """The issue's plain-text and HTML bodies, with UNSUBSCRIBE_PLACEHOLDER for the address."""
-    context = {
+    """The issue's plain-text and HTML bodies, with UNSUBSCRIBE_PLACEHOLDER for the address.
+
+    The text part is the Markdown as readable text (irlearn/mailtext.py), the HTML part the
+    rendered body styled for mail clients; links to the site's own pages made absolute in both.
+    """
+    context = email_context()
+    site_url = context["site_url"]
+    context |= {
         "issue": issue,
         "unsubscribe_url": UNSUBSCRIBE_PLACEHOLDER,
-        "site_url": settings.SITE_URL,
+        "subject_heading": heading(issue.subject),
+        "body_text": markdown_to_text(
+            issue.body, base_url=site_url, heading_level=issue.markdown_heading_level
+        ),
+        "body_html": email_fragment(issue.body_html, base_url=site_url),
     }
     return (
         render_to_string("newsletter/email/issue.txt", context),
@@ -263,13 +285,16 @@ class BatchTemplate:
         return message
 
 
-def confirmation_message(subscriber: Subscriber) -> UnfoldedEmail:
+def confirmation_message(subscriber: Subscriber, *, site_url: str | None = None) -> UnfoldedEmail:
     """The double opt-in email: a link that confirms the subscription (a Django email, sent by
-    the default mailer)."""
+    the default mailer). ``site_url`` is the address the sign-up form was reached at, when the
+    task was given it; SITE_URL otherwise."""
     link = absolute_url(
-        reverse("newsletter:confirm", kwargs={"token": tokens.confirm_token(subscriber)})
+        reverse("newsletter:confirm", kwargs={"token": tokens.confirm_token(subscriber)}),
+        site_url=site_url,
     )
-    context = {"confirm_url": link, "days": tokens.CONFIRM_MAX_AGE // 86400}
+    context = email_context(site_url=site_url)
+    context |= {"confirm_url": link, "days": tokens.CONFIRM_MAX_AGE // 86400}
     subject = render_to_string("newsletter/email/confirm_subject.txt", context).strip()
     message = UnfoldedEmail(
         subject,
