@@ -2,8 +2,9 @@
 
 Nobody adds or edits a subscriber by hand: new addresses come in through the CSV import, which
 records where their consent came from, and changes go through the actions (unsubscribe, erase),
-which record consent events. Consent records are read-only for everybody. Issues are written,
-previewed, test-sent and sent or scheduled here; the sending itself runs in the task worker.
+which record consent events, and tags (for choosing audiences). Consent records are read-only
+for everybody. Issues are written, previewed, test-sent, sent or scheduled (after a page that
+says how many will get them) and cancelled here; the sending itself runs in the task worker.
 """
 
 import csv
@@ -14,6 +15,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import FileExtensionValidator
+from django.db.models import Count
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.template.defaultfilters import filesizeformat
@@ -35,11 +37,18 @@ from irlearn.admin_tools import (
     admin_page_path,
 )
 from irlearn.newsletter import scheduling, selectors, services
-from irlearn.newsletter.forms import ImportForm, IssueSendForm
+from irlearn.newsletter.forms import (
+    AudienceForm,
+    ImportForm,
+    IssueSendForm,
+    IssueSendTestForm,
+    SubscriberTagForm,
+)
 from irlearn.newsletter.messages import build_message
-from irlearn.newsletter.models import ConsentRecord, Delivery, Issue, Subscriber
+from irlearn.newsletter.models import Audience, ConsentRecord, Delivery, Issue, Subscriber, Tag
 
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
+NOT_RECORDED = "not recorded"
 
 
 def csv_response(queryset, filename: str) -> StreamingHttpResponse:
@@ -105,7 +114,7 @@ class ConsentRecordInline(admin.TabularInline):
 
     @admin.display(description="IP address")
     def ip(self, record):
-        return record.ip_address
+        return record.ip_address or NOT_RECORDED
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("policy", "actor")
@@ -122,13 +131,22 @@ class ConsentRecordInline(admin.TabularInline):
 
 @admin.register(Subscriber)
 class SubscriberAdmin(SafeChangeListMixin, admin.ModelAdmin):
-    list_display = ["address", "status", "created_at", "confirmed_at", "unsubscribed_at"]
-    list_filter = ["status"]
+    list_display = [
+        "address",
+        "status",
+        "signup_source",
+        "created_at",
+        "confirmed_at",
+        "unsubscribed_at",
+    ]
+    list_filter = ["status", "tags", "signup_source"]
     search_fields = ["email"]
     date_hierarchy = "created_at"
     fields = [
         "email",
         "status",
+        "signup_source",
+        "tags",
         "created_at",
         "confirmation_sent_at",
         "confirmed_at",
@@ -137,7 +155,14 @@ class SubscriberAdmin(SafeChangeListMixin, admin.ModelAdmin):
     ]
     readonly_fields = fields
     inlines = [ConsentRecordInline]
-    actions = ["unsubscribe", "erase", "export_csv"]
+    actions = ["unsubscribe", "erase", "add_tags", "remove_tags", "export_csv"]
+    # The actions each state leaves something to do for, on one subscriber's page.
+    FORM_ACTIONS_BY_STATUS = {
+        Subscriber.Status.PENDING: {"unsubscribe", "erase"},
+        Subscriber.Status.SUBSCRIBED: {"unsubscribe", "erase"},
+        Subscriber.Status.UNSUBSCRIBED: {"erase"},
+        Subscriber.Status.ERASED: set(),
+    }
 
     @admin.display(description="email address", ordering="email")
     def address(self, subscriber):
@@ -169,6 +194,30 @@ class SubscriberAdmin(SafeChangeListMixin, admin.ModelAdmin):
             admin_page_path(self, "export/", self.export_view, "export"),
             *super().get_urls(),
         ]
+
+    def get_actions(self, request, action_location=admin.ActionLocation.CHANGE_LIST):
+        # A list of erased subscribers only: nothing there to unsubscribe, erase or tag.
+        actions = super().get_actions(request, action_location=action_location)
+        if request.GET.get("status__exact") == Subscriber.Status.ERASED:
+            for name in ("unsubscribe", "erase", "add_tags", "remove_tags"):
+                actions.pop(name, None)
+        return actions
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        # An erased subscriber has nothing left to unsubscribe or erase: offer no action.
+        action_form = context.get("action_form")
+        if obj is not None and action_form is not None:
+            offered = self.FORM_ACTIONS_BY_STATUS[obj.status]
+            choices = [
+                (name, label)
+                for name, label in action_form.fields["action"].choices
+                if name in offered
+            ]
+            if choices:
+                action_form.fields["action"].choices = [("", "---------"), *choices]
+            else:
+                context["action_form"] = None
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def changelist_view(self, request, extra_context=None):
         extra_context = {
@@ -233,6 +282,45 @@ class SubscriberAdmin(SafeChangeListMixin, admin.ModelAdmin):
             objects=queryset,
         )
 
+    @admin.action(permissions=["change"], description="Tag the selected subscribers")
+    def add_tags(self, request, queryset):
+        return self._tag_action(request, queryset, remove=False)
+
+    @admin.action(permissions=["change"], description="Untag the selected subscribers")
+    def remove_tags(self, request, queryset):
+        return self._tag_action(request, queryset, remove=True)
+
+    def _tag_action(self, request, queryset, *, remove: bool):
+        """Ask which tags first (a page of its own, as the erase action's), then tag."""
+        action = "remove_tags" if remove else "add_tags"
+        queryset = queryset.not_erased()
+        if not queryset.exists():
+            self.message_user(request, "They are erased: there is nobody to tag.", messages.WARNING)
+            return None
+        form = SubscriberTagForm(request.POST if request.POST.get("post") == "yes" else None)
+        if form.is_valid():
+            count = services.subscribers_tag(
+                subscribers=queryset, tags=form.cleaned_data["tags"], remove=remove
+            )
+            names = ", ".join(tag.name for tag in form.cleaned_data["tags"])
+            self.message_user(
+                request,
+                f"{'Untagged' if remove else 'Tagged'} {count} "
+                f"subscriber{'s' if count != 1 else ''}: {names}.",
+                messages.SUCCESS,
+            )
+            return None
+        return action_confirmation(
+            self,
+            request,
+            template="admin/newsletter/subscriber/tag_confirmation.html",
+            title="Untag these subscribers" if remove else "Tag these subscribers",
+            action=action,
+            objects=queryset,
+            form=form,
+            remove=remove,
+        )
+
     @admin.action(permissions=["view"], description="Export the selected subscribers as CSV")
     def export_csv(self, request, queryset):
         return csv_response(queryset, export_filename())
@@ -261,6 +349,7 @@ class SubscriberAdmin(SafeChangeListMixin, admin.ModelAdmin):
                         prior_opt_in=form.cleaned_data["prior_opt_in"],
                         actor=request.user,
                         filename=form.cleaned_data["file"].name,
+                        tags=form.cleaned_data["tags"],
                     )
                 except ValidationError as error:
                     form.add_error("source", error)
@@ -307,16 +396,55 @@ class ConsentRecordAdmin(ReadOnlyAdmin):
 
     @admin.display(description="IP address")
     def ip(self, record):
-        return record.ip_address
+        return record.ip_address or NOT_RECORDED
+
+
+@admin.register(Tag)
+class TagAdmin(admin.ModelAdmin):
+    """Labels for subscribers; put on and taken off with the actions of the subscriber list."""
+
+    list_display = ["name", "subscriber_count"]
+    search_fields = ["name"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(subscriber_total=Count("subscribers"))
+
+    @admin.display(description="subscribers", ordering="subscriber_total")
+    def subscriber_count(self, tag):
+        return tag.subscriber_total
+
+
+@admin.register(Audience)
+class AudienceAdmin(admin.ModelAdmin):
+    """Segments to send an issue to, and test audiences for its test copies."""
+
+    form = AudienceForm
+    list_display = ["name", "kind"]
+    list_filter = ["kind"]
+    search_fields = ["name"]
+    readonly_fields = ["recipients_now"]
+
+    def get_fields(self, request, obj=None):
+        fields = ["name", "kind", "tags", "signup_sources", "testers"]
+        return fields if obj is None else [*fields, "recipients_now"]
+
+    @admin.display(description="who gets an issue now")
+    def recipients_now(self, audience):
+        if audience.is_test:
+            return f"Test copies only: {audience.testers.count()} staff"
+        count = Subscriber.objects.recipients(audience).count()
+        return f"{count} confirmed subscriber{'s' if count != 1 else ''}"
 
 
 def preview_csp():
     """The site's policy, except that the admin page may frame the preview, and the preview
     itself runs sandboxed (no script, no form, no same-origin access) whatever an issue holds.
-    Images may come from any https host, as they would in the subscriber's mail client."""
+    Images may come from any https host, as they would in the subscriber's mail client, and the
+    email's own inline styles apply (mail clients need them; the sandbox runs no script)."""
     return {
         **settings.SECURE_CSP,
         "img-src": [CSP.SELF, "data:", "https:"],
+        "style-src": [CSP.SELF, CSP.UNSAFE_INLINE],
         "frame-ancestors": [CSP.SELF],
         "sandbox": True,
     }
@@ -324,13 +452,23 @@ def preview_csp():
 
 @admin.register(Issue)
 class IssueAdmin(SafeChangeListMixin, admin.ModelAdmin):
-    list_display = ["subject", "status", "scheduled_for", "started_at", "finished_at", "created_at"]
+    list_display = [
+        "subject",
+        "status",
+        "audience",
+        "scheduled_for",
+        "started_at",
+        "finished_at",
+        "created_at",
+    ]
     list_filter = ["status"]
+    list_select_related = ["audience"]
     search_fields = ["subject"]
     date_hierarchy = "created_at"
     fields = [
         "subject",
         "body",
+        "audience",
         "status",
         "scheduled_for",
         "started_at",
@@ -342,7 +480,10 @@ class IssueAdmin(SafeChangeListMixin, admin.ModelAdmin):
     view_on_site = False
 
     def get_fields(self, request, obj=None):
-        return ["subject", "body"] if obj is None else self.fields
+        return ["subject", "body", "audience"] if obj is None else self.fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("audience", "created_by")
 
     # Once sending has begun the issue is a record of what went out: read it, no more edits.
     def has_change_permission(self, request, obj=None):
@@ -387,6 +528,9 @@ class IssueAdmin(SafeChangeListMixin, admin.ModelAdmin):
                 self, "<path:object_id>/send-test/", require_POST(self.send_test_view), "send_test"
             ),
             admin_page_path(self, "<path:object_id>/send/", require_POST(self.send_view), "send"),
+            admin_page_path(
+                self, "<path:object_id>/cancel/", require_POST(self.cancel_view), "cancel"
+            ),
             *super().get_urls(),
         ]
 
@@ -404,21 +548,27 @@ class IssueAdmin(SafeChangeListMixin, admin.ModelAdmin):
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def sending_context(self, request, issue) -> dict:
-        """What the issue page shows besides the form: the live state, the preview, the send."""
-        can_send = issue.is_editable and self.has_change_permission(request)
+        """What the issue page shows besides the form: the live state, the preview, the test,
+        the send."""
+        can_change = self.has_change_permission(request)
+        can_send = issue.is_editable and can_change
         message = build_message(issue, 0, request.user.email)
+        nearby = scheduling.too_soon(issue) if can_send else None
         return {
             "counts": selectors.issue_counts(issue),
             "preview_url": reverse("admin:newsletter_issue_preview", args=[issue.pk]),
             "preview_text": message.text,
             "can_send": can_send,
-            "can_send_test": self.has_change_permission(request) and bool(request.user.email),
-            "previous_issue": scheduling.too_soon(issue) if can_send else None,
+            "can_send_test": can_change,
+            "send_test_form": IssueSendTestForm(prefix="test", user=request.user),
+            "nearby_issue": nearby,
             "min_days": scheduling.MIN_DAYS_BETWEEN_ISSUES,
             "send_form": IssueSendForm(
                 prefix="send", initial={"scheduled_for": issue.scheduled_for}
             ),
-            "subscribed_count": Subscriber.objects.subscribed().count() if can_send else None,
+            "recipient_count": (
+                Subscriber.objects.recipients(issue.audience).count() if can_send else None
+            ),
         }
 
     def preview_view(self, request, object_id):
@@ -429,25 +579,40 @@ class IssueAdmin(SafeChangeListMixin, admin.ModelAdmin):
         return HttpResponse(message.html)
 
     def send_test_view(self, request, object_id):
+        """A test copy to the staff member, or to a test audience: nothing is recorded, the
+        issue is not sent."""
         issue = self._issue(request, object_id, change=True)
-        if not request.user.email:
-            self.message_user(request, "Your account has no email address.", messages.ERROR)
+        form = IssueSendTestForm(request.POST, prefix="test", user=request.user)
+        if not form.is_valid():
+            self.message_user(request, "Choose whom to send the test to.", messages.ERROR)
             return redirect(self._change_url(issue))
-        try:
-            services.issue_send_test(issue=issue, email=request.user.email)
-        except (smtplib.SMTPException, OSError) as error:
-            self.message_user(request, f"The test could not be sent: {error}", messages.ERROR)
-        else:
+        recipients = form.recipients(request.user)
+        if not recipients:
             self.message_user(
                 request,
-                f"A test copy (subject starting “[Test]”) is on its way to {request.user.email}.",
-                messages.SUCCESS,
+                "Nobody in this test audience has an email address."
+                if form.cleaned_data["audience"]
+                else "Your account has no email address.",
+                messages.ERROR,
             )
+        else:
+            try:
+                services.issue_send_test(issue=issue, recipients=recipients)
+            except (smtplib.SMTPException, OSError) as error:
+                self.message_user(request, f"The test could not be sent: {error}", messages.ERROR)
+            else:
+                self.message_user(
+                    request,
+                    f"A test copy (subject starting “[Test]”) is on its way to "
+                    f"{', '.join(recipients)}.",
+                    messages.SUCCESS,
+                )
         return redirect(self._change_url(issue))
 
     def send_view(self, request, object_id):
-        """Send now or schedule. Either one asks for confirmation within 28 days of the last
-        issue (the promise is less than one email a month)."""
+        """Send now or schedule, after a page that says how many will get it and, within 28
+        days of another issue, asks to confirm that too (we promise less than one a month).
+        Only the POST from that page (``confirmed``) sends or schedules."""
         issue = self._issue(request, object_id, change=True)
         form = IssueSendForm(request.POST, prefix="send")
         if not form.is_valid():
@@ -455,15 +620,21 @@ class IssueAdmin(SafeChangeListMixin, admin.ModelAdmin):
                 for error in errors:
                     self.message_user(request, error, messages.ERROR)
             return redirect(self._change_url(issue))
-        confirm = form.cleaned_data["confirm_too_soon"]
+        schedule = "_schedule" in request.POST
+        if not schedule and "_send_now" not in request.POST:
+            self.message_user(request, "Choose “Send now” or “Schedule”.", messages.ERROR)
+            return redirect(self._change_url(issue))
         when = form.cleaned_data["scheduled_for"]
+        if schedule and (when is None or when <= timezone.now()):
+            self.message_user(
+                request, "Choose a time in the future to schedule it.", messages.ERROR
+            )
+            return redirect(self._change_url(issue))
+        if request.POST.get("confirmed") != "yes":
+            return self.send_confirmation(request, issue, form, when=when if schedule else None)
+        confirm = form.cleaned_data["confirm_too_soon"]
         try:
-            if "_schedule" in request.POST:
-                if when is None or when <= timezone.now():
-                    self.message_user(
-                        request, "Choose a time in the future to schedule it.", messages.ERROR
-                    )
-                    return redirect(self._change_url(issue))
+            if schedule:
                 scheduling.issue_schedule(issue=issue, when=when, confirm_too_soon=confirm)
                 self.message_user(
                     request,
@@ -471,7 +642,7 @@ class IssueAdmin(SafeChangeListMixin, admin.ModelAdmin):
                     f"at {timezone.localtime(when):%H:%M}.",
                     messages.SUCCESS,
                 )
-            elif "_send_now" in request.POST:
+            else:
                 issue = scheduling.issue_send_start(issue_id=issue.pk, confirm_too_soon=confirm)
                 self.message_user(
                     request,
@@ -479,10 +650,50 @@ class IssueAdmin(SafeChangeListMixin, admin.ModelAdmin):
                     "page to update them.",
                     messages.SUCCESS,
                 )
-            else:
-                self.message_user(request, "Choose “Send now” or “Schedule”.", messages.ERROR)
         except scheduling.SendError as error:
             self.message_user(request, str(error), messages.ERROR)
+        return redirect(self._change_url(issue))
+
+    def send_confirmation(self, request, issue, form, *, when):
+        """The page before "Send now" or "Schedule" (``when``) goes ahead: how many will get it,
+        and any issue going out within 28 days of it. It posts back with ``confirmed``."""
+        if not issue.is_editable:
+            self.message_user(
+                request,
+                f"This issue is {issue.get_status_display().lower()} already.",
+                messages.ERROR,
+            )
+            return redirect(self._change_url(issue))
+        count = Subscriber.objects.recipients(issue.audience).count()
+        return admin_page(
+            self,
+            request,
+            "admin/newsletter/issue/send_confirmation.html",
+            title=f"Schedule “{issue}”?" if when else f"Send “{issue}” now?",
+            original=issue,
+            when=when,
+            scheduled_for_value=request.POST.get("send-scheduled_for", ""),
+            recipient_count=count,
+            nearby_issue=scheduling.too_soon(issue, when),
+            min_days=scheduling.MIN_DAYS_BETWEEN_ISSUES,
+            send_form=form,
+            back_url=self._change_url(issue),
+        )
+
+    def cancel_view(self, request, object_id):
+        """Take a scheduled issue back to draft; it can be scheduled again."""
+        issue = self._issue(request, object_id, change=True)
+        try:
+            scheduling.issue_schedule_cancel(issue_id=issue.pk)
+        except scheduling.SendError as error:
+            self.message_user(request, str(error), messages.ERROR)
+        else:
+            self.message_user(
+                request,
+                "The schedule is cancelled: the issue is a draft again, to send or schedule "
+                "when you are ready.",
+                messages.SUCCESS,
+            )
         return redirect(self._change_url(issue))
 
 

@@ -1,10 +1,10 @@
 """The worker side of a send: crash-safe, resumable, never twice on purpose.
 
-Starting a send (scheduling.py) writes one Delivery row per subscribed address, in one
-transaction (``deliveries_queue``). Send tasks (tasks.py) then run ``issue_send_work``: they
-claim small batches under a lease (SELECT ... FOR UPDATE SKIP LOCKED on PostgreSQL; on SQLite
-BEGIN IMMEDIATE serialises writers) and send each batch over one connection to the mail server
-(transport.py):
+Starting a send (scheduling.py) writes one Delivery row per address of the issue's audience
+(every confirmed subscriber, or a segment of them), in one transaction (``deliveries_queue``).
+Send tasks (tasks.py) then run ``issue_send_work``: they claim small batches under a lease
+(SELECT ... FOR UPDATE SKIP LOCKED on PostgreSQL; on SQLite BEGIN IMMEDIATE serialises writers)
+and send each batch over one connection to the mail server (transport.py):
 
 - Before sending a batch the worker renews its leases, on condition that nobody has claimed them
   since (every claim adds one to ``attempts``, which makes the claim number a fencing token); a
@@ -72,12 +72,15 @@ def backoff(attempts: int) -> timedelta:
 
 
 def deliveries_queue(*, issue: Issue) -> None:
-    """Queue one delivery per subscribed address and mark ``issue`` sending.
+    """Queue one delivery per address of ``issue``'s audience (confirmed subscribers only) and
+    mark ``issue`` sending. Who gets it is settled here, once: the deliveries are the send.
 
     The caller runs this in a transaction that holds the issue's row lock, having checked that
     the issue may start, and enqueues the send tasks once it has committed.
     """
-    subscriber_ids = Subscriber.objects.subscribed().order_by("pk").values_list("pk", flat=True)
+    subscriber_ids = (
+        Subscriber.objects.recipients(issue.audience).order_by("pk").values_list("pk", flat=True)
+    )
     batch = []
     for subscriber_id in subscriber_ids.iterator(chunk_size=INSERT_BATCH):
         batch.append(Delivery(issue_id=issue.pk, subscriber_id=subscriber_id))

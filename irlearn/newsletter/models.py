@@ -6,7 +6,15 @@ from django.db.models.functions import Lower
 from django.urls import reverse
 
 from irlearn.markup import MarkdownBodyMixin
-from irlearn.newsletter.querysets import DeliveryQuerySet, IssueQuerySet, SubscriberQuerySet
+from irlearn.newsletter.querysets import (
+    AudienceQuerySet,
+    DeliveryQuerySet,
+    IssueQuerySet,
+    SubscriberQuerySet,
+)
+
+# Subscriber.signup_source of everyone who signed up through the site's form.
+SIGNUP_SOURCE_WEBSITE = "website"
 
 
 def normalise_email(email: str) -> str:
@@ -17,6 +25,26 @@ def normalise_email(email: str) -> str:
 def email_hash(email: str) -> str:
     """A stable fingerprint of an address, kept after erasure so it is never mailed again."""
     return hashlib.sha256(normalise_email(email).encode()).hexdigest()
+
+
+class Tag(models.Model):
+    """A label the subscriber managers put on subscribers (a meeting, a region, a grade) so that
+    an issue can go to some of them."""
+
+    name = models.CharField(max_length=60)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("name"),
+                name="newsletter_tag_name_ci_unique",
+                violation_error_message="There is a tag with this name already.",
+            )
+        ]
+
+    def __str__(self):
+        return self.name
 
 
 class Subscriber(models.Model):
@@ -34,6 +62,10 @@ class Subscriber(models.Model):
     unsubscribed_at = models.DateTimeField(null=True, blank=True)
     erased_at = models.DateTimeField(null=True, blank=True)
     confirmation_sent_at = models.DateTimeField(null=True, blank=True)
+    # Where the address first came from: "website" (the sign-up form) or an import's stated
+    # consent source. The consent records keep the full story; this is for choosing audiences.
+    signup_source = models.CharField("sign-up source", max_length=100, blank=True, db_index=True)
+    tags = models.ManyToManyField(Tag, blank=True, related_name="subscribers")
 
     objects = SubscriberQuerySet.as_manager()
 
@@ -99,8 +131,56 @@ class ConsentRecord(models.Model):
         return f"{self.get_event_display()} at {self.created_at:%Y-%m-%d %H:%M}"
 
 
+class Audience(models.Model):
+    """Who gets an issue, short of every subscriber: a segment of the confirmed subscribers
+    (by tag and/or sign-up source), or a test audience of staff who get test copies only.
+
+    Sending always stays within the confirmed, not unsubscribed, not erased addresses
+    (``Subscriber.objects.recipients(audience)``); a segment only narrows that down.
+    """
+
+    class Kind(models.TextChoices):
+        SEGMENT = "segment", "Segment of the subscribers"
+        TEST = "test", "Test audience (staff, for test copies)"
+
+    name = models.CharField(max_length=100, unique=True)
+    kind = models.CharField(max_length=10, choices=Kind, default=Kind.SEGMENT)
+    tags = models.ManyToManyField(
+        Tag,
+        blank=True,
+        related_name="audiences",
+        help_text="Segment: subscribers with any of these tags.",
+    )
+    signup_sources = models.JSONField(
+        "sign-up sources",
+        default=list,
+        blank=True,
+        help_text="Segment: subscribers who came from any of these sources.",
+    )
+    testers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="newsletter_test_audiences",
+        limit_choices_to={"is_staff": True, "is_active": True},
+        help_text="Test audience: the staff accounts that get a test copy.",
+    )
+
+    objects = AudienceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["kind", "name"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_test(self):
+        return self.kind == self.Kind.TEST
+
+
 class Issue(MarkdownBodyMixin, models.Model):
-    """One newsletter issue, written in Markdown and sent to every subscribed address."""
+    """One newsletter issue, written in Markdown and sent to every confirmed subscriber, or to
+    those of its audience (a segment)."""
 
     # The email template's <h1> is the subject: an editor's "#" becomes <h2>.
     markdown_heading_level = 2
@@ -117,6 +197,16 @@ class Issue(MarkdownBodyMixin, models.Model):
     body_html = models.TextField(editable=False, default="")
     status = models.CharField(max_length=10, choices=Status, default=Status.DRAFT, db_index=True)
     scheduled_for = models.DateTimeField(null=True, blank=True)
+    # PROTECT: deleting a segment must never turn a scheduled issue into one for everybody.
+    audience = models.ForeignKey(
+        Audience,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        limit_choices_to={"kind": Audience.Kind.SEGMENT},
+        related_name="issues",
+        help_text="Leave empty to send to every confirmed subscriber.",
+    )
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
@@ -142,6 +232,13 @@ class Issue(MarkdownBodyMixin, models.Model):
         """Drafts and scheduled issues can change; once sending has begun the issue is a record
         of what went out."""
         return self.status in (self.Status.DRAFT, self.Status.SCHEDULED)
+
+    @property
+    def goes_out_at(self):
+        """When it went out (or began to), or when it is scheduled to: None for a draft."""
+        if self.started_at:
+            return self.started_at
+        return self.scheduled_for if self.status == self.Status.SCHEDULED else None
 
 
 class Delivery(models.Model):

@@ -6,9 +6,10 @@ module, not the other way round.
 """
 
 from collections import defaultdict
+from datetime import timedelta
 
 from django.db import models
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 
 
 class SubscriberQuerySet(models.QuerySet):
@@ -25,6 +26,39 @@ class SubscriberQuerySet(models.QuerySet):
         """Every row that still holds an address."""
         return self.exclude(status=self.model.Status.ERASED)
 
+    def in_audience(self, audience):
+        """The subscribers of ``audience``'s segment: those with any of its tags (if it names
+        tags) who came from any of its sign-up sources (if it names sources). None is everyone;
+        a segment that names neither (its tags deleted since), or a test audience, is nobody:
+        an audience never widens to everybody by accident."""
+        if audience is None:
+            return self
+        if audience.is_test:
+            return self.none()
+        rule = Q()
+        if tag_ids := list(audience.tags.values_list("pk", flat=True)):
+            tagged = self.model.tags.through.objects.filter(
+                subscriber=OuterRef("pk"), tag__in=tag_ids
+            )
+            rule &= Q(Exists(tagged))
+        if audience.signup_sources:
+            rule &= Q(signup_source__in=audience.signup_sources)
+        return self.filter(rule) if rule else self.none()
+
+    def recipients(self, audience=None):
+        """The addresses an issue for ``audience`` goes to (None: every confirmed subscriber);
+        never a pending, unsubscribed or erased one."""
+        return self.subscribed().in_audience(audience)
+
+    def signup_sources(self) -> list[str]:
+        """Every sign-up source on record, for choosing a segment."""
+        return list(
+            self.exclude(signup_source="")
+            .order_by("signup_source")
+            .values_list("signup_source", flat=True)
+            .distinct()
+        )
+
     def with_address(self, email: str):
         """The row for ``email``, whatever its case (the database's constraint is on
         ``Lower(email)``)."""
@@ -39,6 +73,14 @@ class SubscriberQuerySet(models.QuerySet):
         return self.filter(any_of) if any_of else self.none()
 
 
+class AudienceQuerySet(models.QuerySet):
+    def segments(self):
+        return self.filter(kind=self.model.Kind.SEGMENT)
+
+    def tests(self):
+        return self.filter(kind=self.model.Kind.TEST)
+
+
 class IssueQuerySet(models.QuerySet):
     def sending(self):
         return self.filter(status=self.model.Status.SENDING)
@@ -47,12 +89,19 @@ class IssueQuerySet(models.QuerySet):
         """Scheduled issues whose time has come by ``now``."""
         return self.filter(status=self.model.Status.SCHEDULED, scheduled_for__lte=now)
 
-    def last_sent(self, *, exclude=None):
-        """The issue that went out last (sent, or sending now), ``exclude`` aside; or None."""
-        issues = self.filter(status__in=[self.model.Status.SENT, self.model.Status.SENDING])
-        if exclude is not None:
+    def going_out_near(self, when, *, days: int, exclude=None):
+        """The issue nearest to ``when`` that went out (sent, or sending now) or is scheduled to
+        go out within ``days`` days of it, before or after; ``exclude`` aside; or None."""
+        status = self.model.Status
+        after, before = when - timedelta(days=days), when + timedelta(days=days)
+        issues = self.filter(
+            Q(status__in=[status.SENT, status.SENDING], started_at__gt=after, started_at__lt=before)
+            | Q(status=status.SCHEDULED, scheduled_for__gt=after, scheduled_for__lt=before)
+        )
+        if exclude is not None and exclude.pk is not None:
             issues = issues.exclude(pk=exclude.pk)
-        return issues.exclude(started_at=None).order_by("-started_at").first()
+        # A handful at most: issues go out about once a month.
+        return min(issues, key=lambda issue: abs(issue.goes_out_at - when), default=None)
 
 
 class DeliveryQuerySet(models.QuerySet):

@@ -1,4 +1,5 @@
-"""When an issue goes out: the 28-day rule, scheduling, "Send now", and the sweep.
+"""When an issue goes out: the 28-day rule, scheduling and cancelling, "Send now", and the
+sweep.
 
 Starting a send queues the deliveries (engine.deliveries_queue) and, once that has committed,
 sets NEWSLETTER_SEND_TASKS send tasks going (tasks.py); the workers do the sending (engine.py).
@@ -7,7 +8,6 @@ whose time has passed and gives fresh send tasks to every send that has lost its
 """
 
 import contextlib
-from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -22,25 +22,37 @@ class SendError(Exception):
     """A send that cannot start (wrong state); the message says why."""
 
 
-def too_soon(issue: Issue) -> Issue | None:
-    """The previous issue, if it went out less than 28 days ago (we promise < 1 a month)."""
-    previous = Issue.objects.last_sent(exclude=issue)
-    if previous and timezone.now() - previous.started_at < timedelta(days=MIN_DAYS_BETWEEN_ISSUES):
-        return previous
-    return None
+def too_soon(issue: Issue, when=None) -> Issue | None:
+    """The other issue that goes out within 28 days of ``issue`` going out at ``when`` (now if
+    None), before or after it: one sent or sending (counted from when it started) or one
+    scheduled (for its time). None when there is none: we promise fewer than one a month."""
+    return Issue.objects.going_out_near(
+        when or timezone.now(), days=MIN_DAYS_BETWEEN_ISSUES, exclude=issue
+    )
+
+
+TOO_SOON = (
+    "Another issue goes out less than 28 days before or after this one: confirm to send anyway."
+)
 
 
 def issue_schedule(*, issue: Issue, when, confirm_too_soon: bool = False) -> Issue:
     """Send ``issue`` at ``when`` (a task deferred to then starts it; the sweep does, should
-    that task be lost). Raises SendError for an issue that has started, or within 28 days of
-    the last one unless ``confirm_too_soon``."""
-    if not issue.is_editable:
-        raise SendError(
-            f"This issue is {issue.get_status_display().lower()}; it cannot be scheduled."
-        )
-    if too_soon(issue) and not confirm_too_soon:
-        raise SendError("The last issue went out less than 28 days ago: confirm to send anyway.")
+    that task be lost); a scheduled issue is moved to the new time. Raises SendError for an
+    issue that has started, or for one within 28 days of ``when`` of another issue unless
+    ``confirm_too_soon``.
+
+    The issue's row is locked while it is scheduled, so scheduling and the send starting (its
+    task, the sweep, "Send now") take turns: an issue that started meanwhile is not scheduled.
+    """
     with transaction.atomic():
+        issue = Issue.objects.select_for_update().get(pk=issue.pk)
+        if not issue.is_editable:
+            raise SendError(
+                f"This issue is {issue.get_status_display().lower()}; it cannot be scheduled."
+            )
+        if too_soon(issue, when) and not confirm_too_soon:
+            raise SendError(TOO_SOON)
         issue.status = Issue.Status.SCHEDULED
         issue.scheduled_for = when
         issue.save(update_fields=["status", "scheduled_for"])
@@ -52,21 +64,38 @@ def issue_schedule(*, issue: Issue, when, confirm_too_soon: bool = False) -> Iss
     return issue
 
 
+def issue_schedule_cancel(*, issue_id: int) -> Issue:
+    """Take a scheduled issue back to draft; its waiting task then finds nothing to start.
+
+    The row is locked as when a send starts, so an issue whose time came meanwhile is sending,
+    and this raises SendError instead of cancelling it.
+    """
+    with transaction.atomic():
+        issue = Issue.objects.select_for_update().get(pk=issue_id)
+        if issue.status != Issue.Status.SCHEDULED:
+            raise SendError(
+                f"This issue is {issue.get_status_display().lower()}, not scheduled: "
+                "there is nothing to cancel."
+            )
+        issue.status = Issue.Status.DRAFT
+        issue.scheduled_for = None
+        issue.save(update_fields=["status", "scheduled_for"])
+    return issue
+
+
 def issue_send_start(*, issue_id: int, confirm_too_soon: bool = False) -> Issue:
-    """Queue one delivery per subscribed address and set the workers going.
+    """Queue one delivery per address of the issue's audience and set the workers going.
 
     The issue's row is locked while the deliveries are queued, so a second "Send now" (or the
     scheduled task, or the sweep) waits and then finds it sending: it raises SendError, as it
-    does within 28 days of the last issue unless ``confirm_too_soon``.
+    does within 28 days of another issue unless ``confirm_too_soon``.
     """
     with transaction.atomic():
         issue = Issue.objects.select_for_update().get(pk=issue_id)
         if not issue.is_editable:
             raise SendError(f"This issue is {issue.get_status_display().lower()} already.")
         if too_soon(issue) and not confirm_too_soon:
-            raise SendError(
-                "The last issue went out less than 28 days ago: confirm to send anyway."
-            )
+            raise SendError(TOO_SOON)
         engine.deliveries_queue(issue=issue)
         transaction.on_commit(lambda: tasks.send_tasks_enqueue(issue_id=issue.pk))
     return issue

@@ -1,4 +1,4 @@
-"""Subscribing, consent, erasure and import; editing and test-sending an issue.
+"""Subscribing, consent, erasure, import and tags; editing and test-sending an issue.
 
 Scheduling and starting a send live in scheduling.py, the sending itself in engine.py; reads
 (counts, the CSV export) in querysets.py and selectors.py.
@@ -18,6 +18,7 @@ from django.utils import timezone
 from irlearn.newsletter import tokens
 from irlearn.newsletter.messages import build_message
 from irlearn.newsletter.models import (
+    SIGNUP_SOURCE_WEBSITE,
     ConsentRecord,
     Delivery,
     Issue,
@@ -150,7 +151,7 @@ def _get_or_create_locked(email: str) -> Subscriber:
     """
     try:
         with transaction.atomic():
-            return Subscriber.objects.create(email=email)
+            return Subscriber.objects.create(email=email, signup_source=SIGNUP_SOURCE_WEBSITE)
     except IntegrityError:
         return Subscriber.objects.select_for_update().with_address(email).get()
 
@@ -270,6 +271,7 @@ def subscriber_erase(*, subscriber: Subscriber, actor, source: str = "") -> Subs
         _forget_in_errors(Delivery.objects.filter(subscriber=subscriber), "error", email)
         _forget_in_errors(Issue.objects.all(), "last_error", email)
         task_results_delete(task=email_confirmation_send, subscriber_id=subscriber.pk)
+        subscriber.tags.clear()  # nothing to choose an erased row for
         subscriber.email = None
         subscriber.status = Subscriber.Status.ERASED
         subscriber.erased_at = timezone.now()
@@ -338,13 +340,14 @@ class ImportReport:
 
 
 def subscribers_import(
-    *, rows, source: str, prior_opt_in: bool, actor, filename: str
+    *, rows, source: str, prior_opt_in: bool, actor, filename: str, tags=()
 ) -> ImportReport:
     """Import addresses (first CSV column, header optional) with a stated consent source.
 
     Suppressed and invalid addresses are skipped; known addresses are left as they are. New ones
     are pending and get a confirmation email, unless the source records prior opt-in, when they
-    are subscribed at once. Every new address gets an "imported" consent record.
+    are subscribed at once. Every new address gets an "imported" consent record, the stated
+    source as its sign-up source, and ``tags``.
     """
     if not source.strip():
         raise ValidationError("State where these addresses and their consent came from.")
@@ -379,7 +382,10 @@ def subscribers_import(
                 status=Subscriber.Status.SUBSCRIBED if prior_opt_in else Subscriber.Status.PENDING,
                 confirmed_at=now if prior_opt_in else None,
                 confirmation_sent_at=None if prior_opt_in else now,
+                signup_source=source.strip()[:100],
             )
+            if tags:
+                subscriber.tags.add(*tags)
             consent_record_create(
                 subscriber=subscriber,
                 event=ConsentRecord.Event.IMPORTED,
@@ -407,6 +413,7 @@ def issue_update(*, issue: Issue) -> bool:
     """Save an editor's changes to the subject and body of ``issue``; return whether they were
     saved.
 
+    The audience is the editor's to change too, until the send starts.
     A scheduled issue may start sending while someone edits it. The issue's row is locked
     (SELECT ... FOR UPDATE) while its status is read, so the edit either lands before the send
     starts (the send, waiting for the lock, goes out with it) or finds the issue started and
@@ -417,19 +424,43 @@ def issue_update(*, issue: Issue) -> bool:
         current = Issue.objects.select_for_update().only("status").get(pk=issue.pk)
         if not current.is_editable:
             return False
-        issue.save(update_fields=["subject", "body", "updated_at"])
+        issue.save(update_fields=["subject", "body", "audience", "updated_at"])
     return True
 
 
-def issue_send_test(*, issue: Issue, email: str) -> None:
-    """Send one copy of ``issue`` to ``email`` (a staff member checking it), its subject starting
-    "[Test]"; nothing is recorded. Raises smtplib.SMTPException or OSError when the mail server
-    will not take it."""
-    message = build_message(issue, 0, email)
-    message.subject = f"[Test] {message.subject}"
+def issue_send_test(*, issue: Issue, recipients: list[str]) -> None:
+    """Send one copy of ``issue`` to each of ``recipients`` (staff checking it: the staff member
+    or a test audience) over one connection, the subject starting "[Test]". Nothing is recorded
+    and the issue stays as it is. Raises smtplib.SMTPException or OSError when the mail server
+    will not take them."""
     server = mail_server()
     server.open()
     try:
-        server.send(message)
+        for email in recipients:
+            message = build_message(issue, 0, email)
+            message.subject = f"[Test] {message.subject}"
+            server.send(message)
     finally:
         server.close()
+
+
+def subscribers_tag(*, subscribers, tags, remove: bool = False) -> int:
+    """Put ``tags`` on ``subscribers`` (a queryset), or take them off with ``remove``; return
+    how many subscribers there were. Erased subscribers are left alone. Tags are labels for
+    choosing an audience: they change no consent."""
+    subscriber_ids = list(subscribers.not_erased().values_list("pk", flat=True))
+    tag_ids = [tag.pk for tag in tags]
+    through = Subscriber.tags.through
+    with transaction.atomic():
+        if remove:
+            through.objects.filter(subscriber_id__in=subscriber_ids, tag_id__in=tag_ids).delete()
+        else:
+            through.objects.bulk_create(
+                [
+                    through(subscriber_id=subscriber_id, tag_id=tag_id)
+                    for subscriber_id in subscriber_ids
+                    for tag_id in tag_ids
+                ],
+                ignore_conflicts=True,
+            )
+    return len(subscriber_ids)
