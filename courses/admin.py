@@ -11,7 +11,7 @@ Questions answered on images (mark the target, plan the route) get their regions
 change page, drawn on the stem stack's slices (static/courses/region-editor.js) or typed as JSON.
 """
 
-from adminsortable2.admin import SortableAdminBase, SortableAdminMixin, SortableInlineAdminMixin
+from adminsortable2.admin import SortableAdminBase, SortableInlineAdminMixin
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import AdminFileWidget, AdminTextareaWidget
@@ -45,6 +45,7 @@ from irlearn.admin_tools import (
     HistoryAdmin,
     PublishActionsMixin,
     ReadOnlyAdmin,
+    SortableAdmin,
     action_confirmation,
     admin_page,
     admin_page_object,
@@ -98,7 +99,7 @@ class ModuleInline(SortableInlineAdminMixin, admin.TabularInline):
 
 
 @admin.register(Course)
-class CourseAdmin(PublishActionsMixin, SortableAdminMixin, HistoryAdmin):
+class CourseAdmin(PublishActionsMixin, SortableAdmin, HistoryAdmin):
     list_display = ["title", "status", "cpd_hours", "module_count", "updated_at", "report_link"]
     list_filter = ["status"]
     search_fields = ["title", "summary"]

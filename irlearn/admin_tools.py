@@ -1,9 +1,11 @@
 """Pieces the apps' admins share."""
 
+from adminsortable2.admin import SortableAdminMixin
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
+from django.contrib.auth import get_permission_codename, get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.template.response import TemplateResponse
@@ -12,6 +14,7 @@ from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
 from irlearn.content import content_publish, content_unpublish
+from irlearn.pagecache import content_rows_changed
 
 # The date hierarchy's links go from a year to the next one, which Python cannot write past 9998.
 DATE_HIERARCHY_YEARS = range(1, 9999)
@@ -46,7 +49,27 @@ class SafeChangeListMixin:
 
 class HistoryAdmin(SimpleHistoryAdmin):
     """django-simple-history's admin, with a 404 for an object or version id that cannot exist
-    (its views pass the raw id to the database)."""
+    (its views pass the raw id to the database).
+
+    Its history list names who made each change as plain text unless the viewer may open that
+    person's page in the admin (a content editor may not), and shows the "change reason" column
+    only when a change on the page has one (nothing here sets one).
+    """
+
+    object_history_list_template = "admin/history/object_history_list.html"
+
+    def render_history_view(self, request, template, context, **kwargs):
+        if "page_obj" in context:
+            user_opts = get_user_model()._meta
+            context["can_open_users"] = request.user.has_perm(
+                f"{user_opts.app_label}.{get_permission_codename('view', user_opts)}"
+            ) or request.user.has_perm(
+                f"{user_opts.app_label}.{get_permission_codename('change', user_opts)}"
+            )
+            context["has_change_reasons"] = any(
+                record.history_change_reason for record in context["page_obj"]
+            )
+        return super().render_history_view(request, template, context, **kwargs)
 
     def history_view(self, request, object_id, extra_context=None):
         pk_or_404(self.model, object_id)
@@ -58,6 +81,22 @@ class HistoryAdmin(SimpleHistoryAdmin):
         return super().history_form_view(
             request, object_id, version_id, extra_context=extra_context
         )
+
+
+class SortableAdmin(SortableAdminMixin):
+    """django-admin-sortable2's drag-and-drop change list, whose new order is on the public site
+    at the next request.
+
+    Its reorder endpoint writes the order with ``bulk_update``, which sends no signals, so the
+    page cache would not notice (irlearn/pagecache.py): it is told here. Its "move to page"
+    actions save row by row and send them.
+    """
+
+    def update_order(self, request):
+        response = super().update_order(request)
+        if response.status_code == 200:
+            content_rows_changed(self.model)
+        return response
 
 
 class PublishActionsMixin:

@@ -21,6 +21,7 @@ import time
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.urls import Resolver404, resolve
 from django.utils.csp import CSP
@@ -57,6 +58,10 @@ def content_changed(**kwargs) -> None:
     cache.set(VERSION_KEY, str(time.time_ns()), timeout=None)
 
 
+# Labels of the models registered below: their rows appear on cacheable pages.
+CONTENT_MODELS: set[str] = set()
+
+
 def register_content_models(*models) -> None:
     """Retire every cached page whenever a row of ``models`` changes, however it is made (admin,
     services, seed, shell): saved, deleted, or one of its many-to-many links changed.
@@ -66,6 +71,7 @@ def register_content_models(*models) -> None:
     """
     for model in models:
         label = model._meta.label
+        CONTENT_MODELS.add(label)
         post_save.connect(content_changed, sender=model, dispatch_uid=f"pagecache-save-{label}")
         post_delete.connect(content_changed, sender=model, dispatch_uid=f"pagecache-delete-{label}")
         for field in model._meta.many_to_many:
@@ -74,6 +80,19 @@ def register_content_models(*models) -> None:
                 sender=field.remote_field.through,
                 dispatch_uid=f"pagecache-m2m-{label}-{field.name}",
             )
+
+
+def content_rows_changed(model) -> None:
+    """Retire every cached page if rows of ``model`` appear on cacheable pages: for writes
+    that send no signals (``QuerySet.update``, ``bulk_update``, such as the admin's
+    drag-and-drop reordering).
+
+    Now, like a save does, and again once the transaction commits: a page another request
+    renders in between, from the rows as they were, would otherwise stay cached.
+    """
+    if model._meta.label in CONTENT_MODELS:
+        content_changed()
+        transaction.on_commit(content_changed)
 
 
 def _view_name(path: str) -> str | None:

@@ -191,7 +191,16 @@ ACCOUNT_EMAIL_CONFIRMATION_EXPIRE_DAYS = 3
 # Confirmation keys are the signed id of the address's row: the worker derives them again, so
 # queued account emails carry no key (irlearn/accounts/services.py).
 ACCOUNT_EMAIL_CONFIRMATION_HMAC = True
-ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = False
+# Confirming in the browser that signed up (or tried to log in) logs the learner in; allauth
+# does so only when that pending log-in is in the same session, so a leaked link logs no one
+# in. Elsewhere the confirm page sends them to log in, and says so (EmailConfirmView).
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+# allauth's forms with our labels (sentence case: "Current password", "Keep me logged in").
+ACCOUNT_FORMS = {
+    "login": "irlearn.accounts.allauth_forms.LoginForm",
+    "change_password": "irlearn.accounts.allauth_forms.ChangePasswordForm",
+    "reset_password_from_key": "irlearn.accounts.allauth_forms.ResetPasswordKeyForm",
+}
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False

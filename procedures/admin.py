@@ -1,13 +1,13 @@
-from adminsortable2.admin import SortableAdminBase, SortableAdminMixin, SortableInlineAdminMixin
+from adminsortable2.admin import SortableAdminBase, SortableInlineAdminMixin
 from django.contrib import admin
 from django.db.models import Count
 
-from irlearn.admin_tools import HistoryAdmin, PublishActionsMixin, preview_link
+from irlearn.admin_tools import HistoryAdmin, PublishActionsMixin, SortableAdmin, preview_link
 from procedures.models import Category, Figure, ImagingModality, Procedure
 
 
 @admin.register(Category)
-class CategoryAdmin(SortableAdminMixin, admin.ModelAdmin):
+class CategoryAdmin(SortableAdmin, admin.ModelAdmin):
     list_display = ["name", "slug", "procedure_count"]
     ordering = ["order"]
     prepopulated_fields = {"slug": ["name"]}

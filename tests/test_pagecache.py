@@ -91,11 +91,11 @@ def test_pages_with_a_csrf_token_are_not_cached(client):
 
 def test_a_page_showing_a_message_is_not_cached(client, learner, procedure):
     client.force_login(learner)
-    client.post("/accounts/logout/")  # "You have signed out." waits in a cookie
+    client.post("/accounts/logout/")  # "You have logged out." waits in a cookie
     with_message = client.get("/")
     without = client.get("/")
 
-    assertContains(with_message, "signed out")
+    assertContains(with_message, "You have logged out.")
     assert "X-Page-Cache" not in with_message
     assert "X-Page-Cache" not in without  # the first page without the message
     # A browser forgets the cookies the site deleted; the test client keeps them, empty.

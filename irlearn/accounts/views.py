@@ -65,3 +65,11 @@ class EmailConfirmView(ConfirmEmailView):
         except Http404:
             self.object = None
             return self.render_to_response(self.get_context_data())
+
+    def respond(self, success):
+        # Confirmed in the browser that signed up, allauth has logged the learner in already
+        # (ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION) and this is not reached. Anywhere else it sends
+        # them to the log-in page: say why they are there and what to do.
+        if success and not self.request.user.is_authenticated:
+            messages.info(self.request, "Now log in with your email address and password.")
+        return super().respond(success)

@@ -19,12 +19,12 @@ NEW_PASSWORD = "a-brand-new-passphrase-77"
 
 
 def shows_bad_token_page(response):
-    """allauth's "Bad token" page: no form, a note that the link is invalid, a way to retry."""
+    """The "link not valid" page: no form, a note that the link is invalid, a way to retry."""
     body = response.content.decode().lower()
     return (
         response.status_code == 200
         and response.context["token_fail"]
-        and "link was invalid" in body
+        and "reset link is not valid" in body
         and f'href="{RESET_URL}"' in body
     )
 
