@@ -29,6 +29,7 @@ class CoursesConfig(AppConfig):
                 find=self.search,
                 kinds={"courses": "course", "modules": "module"},
                 template="courses/includes/search_results.html",
+                vocabulary=self.search_vocabulary,
             )
         )
         register_demo_seed(course_catalogue_seed)
@@ -39,3 +40,8 @@ class CoursesConfig(AppConfig):
             "courses": list(self.get_model("Course").objects.search(query)[:SEARCH_RESULTS]),
             "modules": list(self.get_model("Module").objects.search(query)[:SEARCH_RESULTS]),
         }
+
+    def search_vocabulary(self) -> list[str]:
+        """The titles of published courses, modules and lessons, for the search page's
+        spelling help."""
+        return self.get_model("Course").objects.search_vocabulary()

@@ -3,7 +3,7 @@ from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery,
 from django.db.models.functions import Coalesce
 
 from irlearn.content import PublishableQuerySet, Status
-from irlearn.search import search_terms
+from irlearn.search import search_word_lookup, search_words
 
 
 def _related(model, name):
@@ -50,16 +50,44 @@ class CourseQuerySet(PublishableQuerySet):
         )
 
     def search(self, query: str):
-        """Published courses whose title, summary or outcomes contain every word of ``query``."""
+        """Published courses whose title, summary or outcomes contain every word of ``query``
+        (a word of three letters or fewer as a whole word: irlearn.search)."""
         courses = self.published()
-        terms = search_terms(query)
+        terms = search_words(query)
         if not terms:
             return courses.none()
         for term in terms:
             courses = courses.filter(
-                Q(title__icontains=term) | Q(summary__icontains=term) | Q(outcomes__icontains=term)
+                search_word_lookup("title", term)
+                | search_word_lookup("summary", term)
+                | search_word_lookup("outcomes", term)
             )
         return courses
+
+    def search_vocabulary(self) -> list[str]:
+        """The titles of published courses, of their published modules and lessons, in one
+        query: the search page's spelling help draws on them."""
+        Module = _related(self.model, "modules")
+        Lesson = _related(Module, "lessons")
+
+        def titles(queryset):
+            return queryset.published().order_by().values_list("title", flat=True)
+
+        # Unordered, the union included: the courses' default ordering names no column of it.
+        return list(titles(self).union(titles(Module.objects), titles(Lesson.objects)).order_by())
+
+    def to_suggest_to(self, user):
+        """Published courses to suggest ``user`` takes next: those they are not enrolled on
+        and hold no certificate for (a course they left is suggested again), in catalogue
+        order."""
+        Enrolment = _related(self.model, "enrolments")
+        Certificate = _related(self.model, "certificates")
+        courses = self.published()
+        if user.is_authenticated:
+            active = Enrolment.objects.filter(course=OuterRef("pk"), user=user, is_active=True)
+            certified = Certificate.objects.filter(course=OuterRef("pk"), user=user)
+            courses = courses.exclude(Exists(active)).exclude(Exists(certified))
+        return courses.order_by("order", "title")
 
 
 class ModuleQuerySet(PublishableQuerySet):
@@ -76,16 +104,17 @@ class ModuleQuerySet(PublishableQuerySet):
         )
 
     def search(self, query: str):
-        """Published modules whose title, summary or lessons' titles contain every word."""
+        """Published modules whose title, summary or lessons' titles contain every word (a word
+        of three letters or fewer as a whole word: irlearn.search)."""
         modules = self.published().select_related("course")
-        terms = search_terms(query)
+        terms = search_words(query)
         if not terms:
             return modules.none()
         for term in terms:
             modules = modules.filter(
-                Q(title__icontains=term)
-                | Q(summary__icontains=term)
-                | Q(lessons__title__icontains=term, lessons__status=Status.PUBLISHED)
+                search_word_lookup("title", term)
+                | search_word_lookup("summary", term)
+                | (search_word_lookup("lessons__title", term) & Q(lessons__status=Status.PUBLISHED))
             )
         return modules.distinct()
 

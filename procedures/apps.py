@@ -23,6 +23,7 @@ class ProceduresConfig(AppConfig):
                 find=self.search,
                 kinds={"procedures": "procedure"},
                 template="procedures/includes/search_results.html",
+                vocabulary=self.search_vocabulary,
             )
         )
         register_demo_seed(procedure_library_seed)
@@ -30,3 +31,7 @@ class ProceduresConfig(AppConfig):
     def search(self, query: str) -> dict[str, list]:
         """The site search's procedures: published ones, best first, with snippets."""
         return {"procedures": self.get_model("Procedure").objects.search(query)}
+
+    def search_vocabulary(self) -> list[str]:
+        """The names of published procedures, for the search page's spelling help."""
+        return self.get_model("Procedure").objects.search_vocabulary()

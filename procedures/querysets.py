@@ -5,7 +5,13 @@ from django.db.models import Case, F, IntegerField, Q, TextField, Value, When
 from django.utils.html import escape
 
 from irlearn.content import PublishableQuerySet
-from irlearn.search import MAX_TERMS, search_query_clean
+from irlearn.search import (
+    search_query_clean,
+    search_word_is_whole,
+    search_word_lookup,
+    search_words,
+    search_words_pattern,
+)
 
 # Characters that mean something in Markdown, stripped from search snippets.
 MARKDOWN_NOISE = re.compile(r"[*_#`>\[\]]+")
@@ -50,13 +56,24 @@ class ProcedureQuerySet(PublishableQuerySet):
             .only("title", "slug", "abbreviation", "summary", "status", "category")
         )
 
+    def search_vocabulary(self) -> list[str]:
+        """The names of published procedures, for the search page's spelling help: titles,
+        abbreviations and other names."""
+        names = []
+        for title, abbreviation, also_known_as in self.published().values_list(
+            "title", "abbreviation", "also_known_as"
+        ):
+            names += [title, abbreviation, *also_known_as.split(",")]
+        return names
+
     def search(self, query: str):
         """Published procedures matching ``query``, best first, each with a ``snippet`` (HTML).
 
         On PostgreSQL: weighted full-text search (title and abbreviation above summary above
         body), ranked, with highlighted snippets, plus trigram similarity on the title so that a
         misspelling ("nefrostomy") still finds its procedure. On SQLite: every word must appear
-        somewhere, and title matches come first. On both, an exact abbreviation ("PTC") wins.
+        somewhere (a word of three letters or fewer as a whole word: "RIG" is not in "right"),
+        and title matches come first. On both, an exact abbreviation ("PTC") wins.
         """
         query = search_query_clean(query)
         if not query:
@@ -77,17 +94,17 @@ class ProcedureQuerySet(PublishableQuerySet):
         from django.db.models.functions import Concat
 
         tsquery = SearchQuery(query, search_type="websearch", config="english")
+        matches = Q(search_vector=tsquery) | Q(abbreviation__iexact=query)
+        # Three letters are too few for similarity to mean anything: "rig" is as like "right".
+        if any(not search_word_is_whole(word) for word in search_words(query)):
+            matches |= Q(similarity__gte=TRIGRAM_THRESHOLD)
         ranked = (
             procedures.annotate(
                 exact=exact_match(query),
                 rank=SearchRank(F("search_vector"), tsquery),
                 similarity=TrigramWordSimilarity(query, "title"),
             )
-            .filter(
-                Q(search_vector=tsquery)
-                | Q(similarity__gte=TRIGRAM_THRESHOLD)
-                | Q(abbreviation__iexact=query)
-            )
+            .filter(matches)
             .order_by("-exact", "-rank", "-similarity", "title")
             .values_list("pk", flat=True)[:MAX_RESULTS]
         )
@@ -120,25 +137,25 @@ class ProcedureQuerySet(PublishableQuerySet):
 
     @staticmethod
     def _search_simple(procedures, query):
-        terms = [term for term in re.split(r"\W+", query) if term][:MAX_TERMS]
+        terms = search_words(query)
         if not terms:
             return []
         fields = ["title", "abbreviation", "also_known_as", *SNIPPET_FIELDS]
         for term in terms:
             matches = Q()
             for field in fields:
-                matches |= Q(**{f"{field}__icontains": term})
+                matches |= search_word_lookup(field, term)
             procedures = procedures.filter(matches)
         title_hits = Q()
         for term in terms:
-            title_hits |= Q(title__icontains=term) | Q(abbreviation__iexact=term)
+            title_hits |= search_word_lookup("title", term) | Q(abbreviation__iexact=term)
         results = list(
             procedures.annotate(
                 exact=exact_match(query),
                 in_title=Case(When(title_hits, then=Value(1)), default=Value(0)),
             ).order_by("-exact", "-in_title", "title")[:MAX_RESULTS]
         )
-        pattern = re.compile("|".join(re.escape(term) for term in terms), re.IGNORECASE)
+        pattern = search_words_pattern(terms)
         for procedure in results:
             procedure.snippet = _snippet(procedure, pattern)
         return results

@@ -1,13 +1,32 @@
+from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponsePermanentRedirect
 from django.shortcuts import render
+from django.templatetags.static import static
 from django.views.generic import DetailView, TemplateView
 
 from irlearn.pages.models import Page, PrivacyPolicy
-from irlearn.search import SEARCH_SECTIONS
+from irlearn.search import SEARCH_SECTIONS, site_search
 
 
 class HomeView(TemplateView):
+    """The home page: what IRLearn is, then what is inside. The sections about the library and
+    the courses come from those apps' template tags: this app may not import them."""
+
     template_name = "pages/home.html"
+
+
+@login_required
+def styleguide(request):
+    """The living style guide: the site's colours, type and components, for staff who build
+    pages. Not a page for learners, so anyone else gets a plain 404."""
+    if not request.user.is_staff:
+        raise Http404("No such page.")
+    return render(request, "pages/styleguide.html")
+
+
+def favicon(request):
+    """/favicon.ico, which browsers (and the admin, which has no icon link) ask for."""
+    return HttpResponsePermanentRedirect(static("img/favicon.ico"))
 
 
 class PageDetailView(DetailView):
@@ -50,17 +69,15 @@ class SearchView(TemplateView):
 
     def get_context_data(self, **kwargs):
         query = " ".join(self.request.GET.get("q", "").split())[: self.max_query_length]
-        results, counts = {}, []
-        for section in SEARCH_SECTIONS:
-            found = section.find(query) if query else dict.fromkeys(section.kinds, [])
-            results.update(found)
-            counts += [(len(found[kind]), noun) for kind, noun in section.kinds.items()]
+        # "Search instead for ..." links here with as_typed=1: no correction, only an offer.
+        search = site_search(query, as_typed=bool(self.request.GET.get("as_typed")))
         return super().get_context_data(
-            search_query=query,
+            search=search,
+            search_query=search.query,
             section_templates=[section.template for section in SEARCH_SECTIONS],
-            counts=counts,
-            result_count=sum(count for count, _noun in counts),
-            **results,
+            counts=search.counts,
+            result_count=search.result_count,
+            **search.results,
             **kwargs,
         )
 
