@@ -8,7 +8,7 @@ from courses.sitemaps import CourseSitemap
 from irlearn.accounts.forms import AdminLoginForm
 from irlearn.pages.models import ABOUT_SLUG
 from irlearn.pages.sitemaps import PageSitemap, StaticViewSitemap
-from irlearn.pages.views import HomeView, PageDetailView, privacy_policy, robots_txt
+from irlearn.pages.views import HomeView, PageDetailView, favicon, privacy_policy, robots_txt
 from procedures.sitemaps import CategorySitemap, ProcedureSitemap
 
 SITEMAPS = {
@@ -41,6 +41,7 @@ urlpatterns = [
         "sitemap.xml", sitemap, {"sitemaps": SITEMAPS}, name="django.contrib.sitemaps.views.sitemap"
     ),
     path("robots.txt", robots_txt, name="robots-txt"),
+    path("favicon.ico", favicon, name="favicon"),
 ]
 
 if settings.BENCH:

@@ -102,6 +102,8 @@ def test_learner_pages_and_open_account_menu_fit_320_pixels(page, log_in, axe, u
     expect(page.get_by_role("heading", level=1)).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 320
 
+    # On a phone the account menu is inside the header's Menu disclosure.
+    page.get_by_role("banner").get_by_text("Menu").click()
     page.get_by_role("banner").get_by_text("Account").click()
     menu = page.get_by_role("banner").get_by_role("list").filter(has_text="Profile")
     expect(menu).to_be_visible()
@@ -109,3 +111,44 @@ def test_learner_pages_and_open_account_menu_fit_320_pixels(page, log_in, axe, u
     box = menu.bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= 320
     assert page.evaluate("document.documentElement.scrollWidth") <= 320
+
+
+@pytest.mark.parametrize("width", [320, 390])
+def test_phone_header_is_one_row_with_a_menu_that_opens_from_the_keyboard(page, axe, width):
+    page.set_viewport_size({"width": width, "height": 700})
+    page.goto("/")
+    header = page.get_by_role("banner")
+    brand = header.get_by_role("link", name="IRLearn")
+    menu = header.get_by_text("Menu")
+    expect(header.get_by_role("link", name="Procedures")).to_be_hidden()
+    # One row: the brand and the Menu button side by side, the header no taller than that.
+    assert abs(brand.bounding_box()["y"] - menu.bounding_box()["y"]) < 12
+    assert header.bounding_box()["height"] < 80
+
+    tab_to(page, page.get_by_role("link", name="Skip to main content"))
+    tab_to(page, brand)
+    tab_to(page, header.locator("summary", has_text="Menu"))
+    page.keyboard.press("Enter")
+
+    axe.check(again=True)  # the open menu is a state no navigation leads to
+    for name in ["Procedures", "E-learning", "My learning"]:
+        tab_to(page, header.get_by_role("link", name=name, exact=True))
+    search_box = header.get_by_role("searchbox", name="Search procedures and e-learning")
+    tab_to(page, search_box)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    page.keyboard.type("nephrostomy")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/search/\?q=nephrostomy$"))
+    expect(page.get_by_role("heading", level=1, name="Search")).to_be_visible()
+
+
+def test_wide_header_shows_the_whole_navigation_without_a_menu_button(page):
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto("/")
+    header = page.get_by_role("banner")
+
+    expect(header.get_by_text("Menu")).to_be_hidden()
+    for name in ["Procedures", "E-learning", "My learning", "Log in", "Sign up"]:
+        expect(header.get_by_role("link", name=name, exact=True)).to_be_visible()
+    expect(header.get_by_role("searchbox")).to_be_visible()
+    assert header.bounding_box()["height"] < 80

@@ -231,10 +231,8 @@ def test_results_show_category_and_guidance(client):
 
     response = search(client, "nephrostomy")
 
-    assertContains(
-        response, '<p class="small text-body-secondary mb-1">Genitourinary</p>', html=True
-    )
-    assertContains(response, '<span class="badge text-bg-light border me-1">Ultrasound</span>')
+    assertContains(response, '<p class="eyebrow mb-1">Genitourinary</p>', html=True)
+    assertContains(response, '<span class="badge badge-soft">Ultrasound</span>')
 
 
 def test_the_header_search_box_sends_its_query_to_the_search_page(client):
