@@ -3,7 +3,10 @@
 `course_catalogue_seed()` (registered for `manage.py seed_demo` in CoursesConfig.ready()) creates
 what is missing and never overwrites what exists: running it again changes nothing, and editors'
 changes to demo courses survive. A demo module missing from an existing demo course (one added to
-the demo since the course was seeded) is added to it; existing modules are left as they are.
+the demo since the course was seeded) is added to it; existing modules are left as they are,
+except that a demo lesson figure an existing lesson lacks (none of its figures has that file
+name) is added to it. Existing figures are never touched, so an editor's stay, and a diagram
+redrawn since keeps its old copy in an existing database.
 Modules link to the demo procedures and lessons and questions show the demo image stacks, whose
 seeds run first (irlearn.stacks and procedures come before courses in INSTALLED_APPS). Questions
 answered on a phantom's images take their regions from the phantom's own geometry
@@ -26,6 +29,7 @@ from irlearn.stacks import phantoms
 from irlearn.stacks.embed import slugs_in
 from irlearn.stacks.geometry import RegionError, clean_shapes
 from irlearn.stacks.models import ImageStack
+from procedures.demo import missing_demo_figures
 from procedures.models import Procedure
 
 DEMO_DIR = Path(__file__).resolve().parent
@@ -44,7 +48,7 @@ def _figure_path(course_dir: Path, name: str) -> Path:
 
 def course_catalogue_seed() -> str:
     """Load the demo courses; returns how many courses, modules, lessons and questions were new."""
-    created = {"courses": 0, "modules": 0, "lessons": 0, "questions": 0}
+    created = {"courses": 0, "modules": 0, "lessons": 0, "questions": 0, "figures": 0}
     procedures = {p.slug: p for p in Procedure.objects.all()}
     with transaction.atomic():
         for course_dir in sorted(p for p in DEMO_DIR.iterdir() if (p / "course.toml").exists()):
@@ -56,6 +60,8 @@ def course_catalogue_seed() -> str:
                     module = _load(path)
                     if module["slug"] not in existing:
                         _module_seed(course, course_dir, module, order, procedures, created)
+                    else:
+                        _lesson_figures_add(course, course_dir, module, created)
                 continue
             course = Course(
                 title=data["title"],
@@ -76,10 +82,39 @@ def course_catalogue_seed() -> str:
             created["courses"] += 1
             for order, path in enumerate(sorted(course_dir.glob("[0-9][0-9]-*.toml"))):
                 _module_seed(course, course_dir, _load(path), order, procedures, created)
+    added = f" ({created['figures']} figures added to existing lessons)"
     return (
         f"E-learning: {created['courses']} courses, {created['modules']} modules, "
-        f"{created['lessons']} lessons and {created['questions']} questions added."
+        f"{created['lessons']} lessons and {created['questions']} questions added"
+        f"{added if created['figures'] else ''}."
     )
+
+
+def _lesson_figures_add(course, course_dir, data, created):
+    """Add the demo figures an existing lesson of an existing demo module lacks."""
+    wanted = {item["slug"]: item.get("figure", []) for item in data.get("lesson", [])}
+    lessons = Lesson.objects.filter(
+        module__course=course,
+        module__slug=data["slug"],
+        slug__in=[s for s, f in wanted.items() if f],
+    ).prefetch_related("figures")
+    for lesson in lessons:
+        existing = [figure.image.name for figure in lesson.figures.all()]
+        for order, figure in missing_demo_figures(wanted[lesson.slug], existing):
+            _lesson_figure_seed(lesson, course_dir, order, figure)
+            created["figures"] += 1
+
+
+def _lesson_figure_seed(lesson, course_dir, order, figure):
+    with open(_figure_path(course_dir, figure["file"]), "rb") as image:
+        LessonFigure.objects.create(
+            lesson=lesson,
+            image=File(image, name=figure["file"]),
+            alt_text=figure["alt"],
+            caption=figure.get("caption", ""),
+            credit=figure.get("credit", ""),
+            order=order,
+        )
 
 
 def _module_seed(course, course_dir, data, order, procedures, created):
@@ -110,15 +145,7 @@ def _module_seed(course, course_dir, data, order, procedures, created):
         )
         created["lessons"] += 1
         for figure_order, figure in enumerate(item.get("figure", [])):
-            with open(_figure_path(course_dir, figure["file"]), "rb") as image:
-                LessonFigure.objects.create(
-                    lesson=lesson,
-                    image=File(image, name=figure["file"]),
-                    alt_text=figure["alt"],
-                    caption=figure.get("caption", ""),
-                    credit=figure.get("credit", ""),
-                    order=figure_order,
-                )
+            _lesson_figure_seed(lesson, course_dir, figure_order, figure)
     for question_order, item in enumerate(data.get("question", [])):
         _question_seed(module, item, question_order)
         created["questions"] += 1

@@ -8,10 +8,17 @@ A procedure's ``image_stacks`` (slugs of the demo image stacks, which the stacks
 first) are linked when the procedure is created, and added to an existing demo procedure that
 has no stacks at all (so a library seeded before stacks existed gets them); a procedure an
 editor has given stacks keeps its own.
+
+A procedure's figures are created with it, and a demo figure an existing demo procedure lacks
+(none of its figures has that file name, Django's "_abc1234" clash suffix aside) is added to it,
+so a database seeded before the figure was drawn gets it. Existing figures are never touched: an
+editor's alt text, caption or image stays, and a demo SVG redrawn since keeps its old copy in an
+existing database (delete the figure row and seed again to take the new drawing).
 """
 
+import re
 import tomllib
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from django.core.files import File
 from django.db import transaction
@@ -26,6 +33,10 @@ PROCEDURE_FIELDS = [
     "title", "abbreviation", "also_known_as", "summary", "setting", "last_reviewed",
     *[name for name, _heading in Procedure.SECTIONS], "references",
 ]  # fmt: skip
+
+
+# Django's storage adds "_" and seven letters or digits to a name already taken.
+CLASH_SUFFIX = re.compile(r"_[A-Za-z0-9]{7}$")
 
 
 def load_toml(name):
@@ -46,9 +57,36 @@ def demo_stacks(procedure_slug: str, slugs: list[str]) -> list[ImageStack]:
     return [stacks[slug] for slug in slugs]
 
 
+def stored_file_name(name: str) -> str:
+    """The file name an upload was given, without its folder or the storage's clash suffix:
+    "procedures/figures/ptc_Ab3dE9z.svg" -> "ptc.svg"."""
+    path = PurePosixPath(name)
+    return CLASH_SUFFIX.sub("", path.stem) + path.suffix
+
+
+def missing_demo_figures(figures: list[dict], existing_names) -> list[tuple[int, dict]]:
+    """The demo figures (with their place in the demo's order) whose file none of the existing
+    figure images has."""
+    have = {stored_file_name(name) for name in existing_names}
+    return [(order, data) for order, data in enumerate(figures) if data["file"] not in have]
+
+
+def _figure_seed(procedure: Procedure, order: int, figure: dict) -> None:
+    with open(FIGURES_DIR / figure["file"], "rb") as image:
+        Figure.objects.create(
+            procedure=procedure,
+            image=File(image, name=figure["file"]),
+            alt_text=figure["alt"],
+            caption=figure.get("caption", ""),
+            credit=figure.get("credit", ""),
+            order=order,
+        )
+
+
 def procedure_library_seed() -> str:
-    """Load the demo library; returns how many categories and procedures were created."""
-    created = {"categories": 0, "procedures": 0}
+    """Load the demo library; returns how many categories and procedures were created (and
+    figures added to procedures that existed)."""
+    created = {"categories": 0, "procedures": 0, "figures": 0}
     modalities = {m.slug: m for m in ImagingModality.objects.all()}
     with transaction.atomic():
         categories = []
@@ -77,24 +115,19 @@ def procedure_library_seed() -> str:
                 stack_slugs = data.get("image_stacks", [])
                 if stack_slugs and (was_created or not procedure.image_stacks.exists()):
                     procedure.image_stacks.add(*demo_stacks(procedure.slug, stack_slugs))
+                existing = [] if was_created else procedure.figures.values_list("image", flat=True)
+                for order, figure in missing_demo_figures(data.get("figure", []), existing):
+                    _figure_seed(procedure, order, figure)
+                    created["figures"] += not was_created
                 if not was_created:
                     continue
                 created["procedures"] += 1
                 procedure.guidance.set([modalities[slug] for slug in data.get("guidance", [])])
-                for order, figure in enumerate(data.get("figure", [])):
-                    with open(FIGURES_DIR / figure["file"], "rb") as image:
-                        Figure.objects.create(
-                            procedure=procedure,
-                            image=File(image, name=figure["file"]),
-                            alt_text=figure["alt"],
-                            caption=figure.get("caption", ""),
-                            credit=figure.get("credit", ""),
-                            order=order,
-                        )
                 related[procedure] = data.get("related", [])
         for procedure, slugs in related.items():
             procedure.related.add(*Procedure.objects.filter(slug__in=slugs))
+    added = f" ({created['figures']} figures added to existing procedures)"
     return (
         f"Procedure library: {created['categories']} categories and "
-        f"{created['procedures']} procedures added."
+        f"{created['procedures']} procedures added{added if created['figures'] else ''}."
     )

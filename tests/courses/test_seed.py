@@ -6,6 +6,7 @@ import pytest
 from django.core.management import call_command
 
 from courses.models import Course, Lesson, LessonFigure, Module, Question
+from procedures.demo import stored_file_name
 from tests.factories import CourseFactory
 
 pytestmark = pytest.mark.django_db
@@ -77,3 +78,29 @@ def test_sitemap_lists_published_courses_only(client):
 
     assert published.get_absolute_url() in response.text
     assert draft.get_absolute_url() not in response.text
+
+
+def test_seed_demo_gives_an_existing_demo_lesson_the_demo_figures_it_lacks(demo):
+    # A database seeded before the lesson's diagrams were added to the demo.
+    bare = Lesson.objects.get(slug="planning-a-lung-biopsy")
+    names = [figure.image.name for figure in bare.figures.order_by("order")]
+    bare.figures.all().delete()
+    edited = LessonFigure.objects.exclude(lesson=bare).order_by("pk").first()
+    edited.caption = "An editor's caption."
+    edited.save()
+    count = LessonFigure.objects.count()
+
+    output = io.StringIO()
+    call_command("seed_demo", "--no-accounts", stdout=output)
+
+    assert [stored_file_name(f.image.name) for f in bare.figures.order_by("order")] == [
+        stored_file_name(name) for name in names
+    ]
+    assert len(names) == 2
+    assert LessonFigure.objects.count() == count + len(names)
+    assert LessonFigure.objects.get(pk=edited.pk).caption == "An editor's caption."
+    assert f"({len(names)} figures added to existing lessons)" in output.getvalue()
+
+    call_command("seed_demo", "--no-accounts", stdout=io.StringIO())
+
+    assert LessonFigure.objects.count() == count + len(names)

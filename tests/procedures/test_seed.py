@@ -14,7 +14,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from irlearn.figures import validate_figure_file
-from procedures.demo import DEMO_DIR, FIGURES_DIR, PROCEDURE_FIELDS
+from procedures.demo import DEMO_DIR, FIGURES_DIR, PROCEDURE_FIELDS, stored_file_name
 from procedures.models import Category, Figure, ImagingModality, Procedure
 
 CATEGORY_FILES = sorted(p.name for p in DEMO_DIR.glob("*.toml") if p.name != "categories.toml")
@@ -247,3 +247,58 @@ def test_searching_a_seeded_abbreviation_finds_that_procedure_first(client, sett
 @pytest.mark.django_db
 def test_the_demo_guidance_modalities_exist_on_every_site():
     assert set(ImagingModality.objects.values_list("slug", flat=True)) >= MODALITIES
+
+
+@pytest.mark.django_db
+def test_seed_demo_gives_an_existing_demo_procedure_the_demo_figures_it_lacks(settings):
+    # A database seeded before a diagram was drawn: the procedure exists, its figure does not.
+    settings.DEBUG = True
+    seed()
+    demo = {p["slug"]: p for p in all_demo_procedures()}
+    bare, edited = Procedure.objects.filter(slug__in=demo).order_by("slug")[:2]
+    bare.figures.all().delete()
+    figure = edited.figures.order_by("order").first()
+    figure.caption = "An editor's caption."
+    figure.alt_text = "An editor's alt text."
+    figure.save()
+    counts = row_counts()
+
+    output = seed()
+
+    assert [stored_file_name(f.image.name) for f in bare.figures.order_by("order")] == [
+        f["file"] for f in demo[bare.slug]["figure"]
+    ]
+    assert Figure.objects.count() == counts["figures"] + len(demo[bare.slug]["figure"])
+    figure.refresh_from_db()
+    assert (figure.caption, figure.alt_text) == ("An editor's caption.", "An editor's alt text.")
+    assert edited.figures.count() == len(demo[edited.slug]["figure"])
+    assert f"({len(demo[bare.slug]['figure'])} figures added to existing procedures)" in output
+
+    seed()
+
+    assert row_counts() == {**counts, "figures": Figure.objects.count()}
+    assert Figure.objects.count() == counts["figures"] + len(demo[bare.slug]["figure"])
+
+
+@pytest.mark.django_db
+def test_seed_demo_counts_a_figure_stored_under_a_clash_suffixed_name_as_present(settings):
+    # Storage renames "ptc.svg" to "ptc_Ab3dE9z.svg" when media already holds a ptc.svg.
+    settings.DEBUG = True
+    seed()
+    figure = Figure.objects.order_by("pk").first()
+    name = stored_file_name(figure.image.name)
+    stem, suffix = name.rsplit(".", 1)
+    Figure.objects.filter(pk=figure.pk).update(image=f"procedures/figures/{stem}_Ab3dE9z.{suffix}")
+    count = Figure.objects.count()
+
+    seed()
+
+    assert Figure.objects.count() == count
+
+
+def test_stored_file_name_drops_the_folder_and_the_storage_clash_suffix():
+    assert stored_file_name("procedures/figures/ptc_Ab3dE9z.svg") == "ptc.svg"
+    assert stored_file_name("procedures/figures/ct-guided-lung-biopsy.svg") == (
+        "ct-guided-lung-biopsy.svg"
+    )
+    assert stored_file_name("procedures/figures/my_scan.png") == "my_scan.png"
