@@ -145,8 +145,10 @@ class Module(Content):
 
 
 class Lesson(MarkdownBodyMixin, Content):
-    # The lesson's title is the page's <h1>: an editor's "##" becomes <h2> (and "#" is dropped).
+    # The lesson's title is the page's <h1>: an editor's headings nest under it, the first one
+    # an <h2> whatever its "#"s, and none skipping a level.
     markdown_heading_level = 1
+    markdown_fit_under = 1
 
     module = models.ForeignKey(Module, on_delete=models.CASCADE, related_name="lessons")
     title = models.CharField(max_length=200)
@@ -344,7 +346,8 @@ class Question(models.Model):
 
     @property
     def learning_point_html(self):
-        return render_markdown(self.learning_point)
+        # Shown under its own <h2> ("Learning point"): its headings nest under that.
+        return render_markdown(self.learning_point, fit_under=2)
 
 
 class QuestionRegion(models.Model):

@@ -219,6 +219,12 @@ class ModuleState:
         return self.lessons_done == len(self.lessons)
 
     @property
+    def new_lesson_total(self):
+        """In a module the learner completed, the lessons they have not read: added since (a
+        completion is kept when content grows), or marked not complete again. 0 otherwise."""
+        return len(self.lessons) - self.lessons_done if self.completed else 0
+
+    @property
     def steps_total(self):
         return len(self.lessons) + (1 if self.has_questions else 0)
 
@@ -344,6 +350,19 @@ class CourseOutline:
         previous = self.steps[index - 1] if index > 0 else None
         following = self.steps[index + 1] if index < len(self.steps) - 1 else None
         return previous, following
+
+    def next_step(self) -> Step | None:
+        """The step Resume opens, with its title (My learning shows it); None when every step
+        of the modules not completed is done."""
+        for state in self.modules:
+            if state.completed:
+                continue
+            for lesson in state.lessons:
+                if lesson.pk not in self.done_lesson_ids:
+                    return Step(lesson.url, lesson.title)
+            if state.has_questions and not state.passed:
+                return Step(state.quiz_url, f"Questions: {state.module.title}")
+        return None
 
     def resume_url(self) -> str:
         """The first step not done in course order; the course page when all are done."""

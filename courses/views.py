@@ -8,7 +8,7 @@ from django.views.decorators.http import require_POST
 from django.views.generic import DetailView, TemplateView
 
 from courses import scoring, services
-from courses.certificates import certificate_pdf_bytes
+from courses.certificates import certificate_pdf_bytes, cpd_records, normalise_code
 from courses.models import Attempt, Certificate, Course, Lesson, Module, Question
 from courses.progress import course_outline, course_outlines, enrolled_outlines
 from procedures.models import Procedure
@@ -168,10 +168,7 @@ def lesson_mark(request, course, module, lesson):
         not had_certificate
         and Certificate.objects.filter(user=request.user, course=outline.course).exists()
     ):
-        messages.success(
-            request, f"You have completed {outline.course.title}: your certificate is ready."
-        )
-        return redirect("courses:dashboard")
+        return redirect("courses:course-complete", slug=outline.course.slug)
     messages.success(request, f"“{current.title}” marked complete.")
     return redirect(outline.after_completing(place))
 
@@ -349,15 +346,61 @@ def attempt_result(request, pk):
 
 
 def certificate_verify(request, code):
-    """Public: the facts of a certificate found by its code, or that it was revoked."""
-    certificate = get_object_or_404(Certificate, code=code.upper())
+    """Public: the facts of a certificate found by its code, or that it was revoked; for a code
+    that matches none, a 404 page that says so and offers to type the code again."""
+    certificate = Certificate.objects.filter(code=normalise_code(code)).first()
+    if certificate is None:
+        return _certificate_not_found(request, code)
     return render(request, "courses/certificate_verify.html", {"certificate": certificate})
+
+
+def certificate_lookup(request):
+    """Public: the form to type a certificate's code (GET). A code found goes to its page."""
+    typed = request.GET.get("code", "").strip()
+    if not typed:
+        return render(request, "courses/certificate_verify.html", {"certificate": None})
+    certificate = Certificate.objects.filter(code=normalise_code(typed)).first()
+    if certificate is None:
+        return _certificate_not_found(request, typed)
+    return redirect(certificate)
+
+
+def _certificate_not_found(request, typed):
+    return render(
+        request,
+        "courses/certificate_verify.html",
+        {"certificate": None, "typed": typed[:40]},
+        status=404,
+    )
+
+
+@login_required
+def course_complete(request, slug):
+    """The learner's moment of finishing a course: the certificate, how to share it, and what
+    to learn next. Reached after the last step of the course, and from My learning."""
+    course = get_object_or_404(Course, slug=slug)
+    certificate = Certificate.objects.filter(user=request.user, course=course).first()
+    if certificate is None:
+        messages.info(request, f"Finish every module of {course.title} to earn its certificate.")
+        return redirect(course)
+    verify_url = request.build_absolute_uri(certificate.get_absolute_url())
+    return render(
+        request,
+        "courses/course_complete.html",
+        {
+            "course": course,
+            "certificate": certificate,
+            "verify_url": verify_url,
+            "cpd_records": cpd_records(certificate),
+            "suggestions": list(Course.objects.to_suggest_to(request.user).with_totals()[:3]),
+        },
+    )
 
 
 @login_required
 def certificate_pdf(request, code):
     """The learner's own certificate as a PDF, with a QR code of its verification page."""
-    certificate = get_object_or_404(Certificate, code=code.upper())
+    certificate = get_object_or_404(Certificate, code=normalise_code(code))
     if certificate.user_id != request.user.pk and not request.user.has_perm(
         "courses.view_certificate"
     ):

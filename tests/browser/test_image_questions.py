@@ -206,7 +206,9 @@ def test_learner_plans_a_route_through_the_colon_sees_why_and_passes_with_the_mo
 
     page.get_by_role("link", name="See your score").click()
     expect(page.get_by_role("heading", level=1, name="Not passed this time")).to_be_visible()
-    expect(page.get_by_text("Marked on the image (wrong)")).to_be_visible()
+    # Each answer is a card with its explanations (it was a table row).
+    expect(page.get_by_role("heading", level=3, name="Question 1: not right")).to_be_visible()
+    expect(page.get_by_text("Marked on the image")).to_be_visible()
     page.get_by_role("button", name="Take the questions again").click()
 
     expect(page.get_by_role("heading", level=1, name="Question 1 of 1")).to_be_visible()

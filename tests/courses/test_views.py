@@ -790,7 +790,11 @@ def test_passing_before_the_last_lesson_completes_the_module_with_that_lesson(
 
     response = mark_complete(learner_client, two)
 
-    assertRedirects(response, DASHBOARD_URL, fetch_redirect_response=False)
+    assertRedirects(
+        response,
+        reverse("courses:course-complete", args=[course.slug]),
+        fetch_redirect_response=False,
+    )
     assert ModuleCompletion.objects.filter(user=learner, module=module).exists()
     assert Certificate.objects.filter(user=learner, course=course).exists()
 
