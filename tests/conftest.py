@@ -86,6 +86,7 @@ def site_content(db, settings, django_capture_on_commit_callbacks):
     from courses import services as course_services
     from courses.models import Course, Lesson
     from irlearn.newsletter import scheduling
+    from irlearn.newsletter.models import Audience, Tag
     from irlearn.newsletter.services import subscriber_subscribe
     from irlearn.stacks.models import ImageStack
     from irlearn.stacks.processing import stack_process
@@ -120,7 +121,13 @@ def site_content(db, settings, django_capture_on_commit_callbacks):
         subscriber_subscribe(
             email="crawl-reader@example.org", wording="Yes please", source="/", ip_address=None
         )
-        SubscriberFactory()
+        tagged = SubscriberFactory()
         issue = IssueFactory()
         scheduling.issue_send_start(issue_id=issue.pk)
+    # A segment by tag, and an issue written for it.
+    tag = Tag.objects.create(name="Crawl tag")
+    tagged.tags.add(tag)
+    segment = Audience.objects.create(name="Crawl segment")
+    segment.tags.add(tag)
+    IssueFactory(subject="Crawl segment issue", audience=segment)
     return learner

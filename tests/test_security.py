@@ -134,7 +134,12 @@ def test_there_are_templates_to_scan():
 
 @pytest.mark.parametrize("path", template_files(), ids=lambda p: str(p.relative_to(TEMPLATES_DIR)))
 def test_templates_have_no_inline_script_style_or_event_handler(path):
-    assert csp_violations(path.read_text()) == []
+    problems = csp_violations(path.read_text())
+    if "email" in path.relative_to(TEMPLATES_DIR).parts:
+        # Mail is no web page: no CSP applies, and mail clients drop <style> elements, so the
+        # HTML emails style each element inline. Scripts and handlers are still refused.
+        problems = [p for p in problems if not p.startswith("style attribute")]
+    assert problems == []
 
 
 def test_the_template_scan_catches_what_csp_would_block():
