@@ -44,6 +44,11 @@ class ImagingModality(models.Model):
         return self.name
 
 
+def render_procedure_field(name: str, text: str) -> str:
+    """One Markdown field of a procedure as the page shows it, under the section's <h2>."""
+    return render_markdown(text, heading_level=3, fit_under=2, id_prefix=name.replace("_", "-"))
+
+
 class Procedure(Publishable):
     class Setting(models.TextChoices):
         DAY_CASE = "day_case", "Usually a day case"
@@ -134,12 +139,11 @@ class Procedure(Publishable):
 
     def save(self, *args, **kwargs):
         # The rendered HTML is part of this row, derived from its Markdown: keep them in step.
-        # Each field sits under its own <h2>: an editor's "#" becomes <h3>, with an id that
-        # cannot clash with the section anchors or another section's headings.
+        # Each field sits under its own <h2>: an editor's first heading becomes <h3>, whatever
+        # its "#"s, none skips a level, and each has an id that cannot clash with the section
+        # anchors or another section's headings.
         self.rendered = {
-            name: render_markdown(
-                getattr(self, name), heading_level=3, id_prefix=name.replace("_", "-")
-            )
+            name: render_procedure_field(name, getattr(self, name))
             for name in [n for n, _ in self.SECTIONS] + ["references"]
         }
         if self.status == Status.PUBLISHED and self.published_at is None:

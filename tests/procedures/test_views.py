@@ -467,3 +467,15 @@ def test_robots_txt_points_at_the_sitemap(client):
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/plain")
     assert "Sitemap: http://testserver/sitemap.xml" in response.content.decode().splitlines()
+
+
+@pytest.mark.django_db
+def test_an_editors_headings_nest_under_the_section_heading_without_skipping_a_level(client):
+    """A "##" typed inside a section sits under the section's <h2> as an <h3>, not an <h4>
+    (axe's heading-order rule), and a deeper heading below it follows on."""
+    procedure = ProcedureFactory(technique="## Before the puncture\n\nText.\n\n#### Check\n\nMore.")
+
+    html = client.get(procedure.get_absolute_url()).content.decode()
+
+    assert re.search(r"<h3[^>]*>Before the puncture</h3>", html)
+    assert re.search(r"<h4[^>]*>Check</h4>", html)
