@@ -43,6 +43,8 @@ def site():
         module=module,
         stem="A jaundiced patient with a hilar tumour and cholangitis: what comes first?",
     )
+    # A long word in a category heading beside its icon (the demo's "Neurointervention").
+    ProcedureFactory(category=CategoryFactory(name="Neurointervention (overview)"))
     return procedure, course, module, lesson, question
 
 
