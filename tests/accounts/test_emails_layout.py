@@ -138,3 +138,19 @@ def test_account_email_links_use_the_address_the_request_reached(client, mailout
     assert re.search(r'href="https?://127\.0\.0\.1:8123/privacy/"', html)
     assert re.search(r"^Privacy policy: https?://127\.0\.0\.1:8123/privacy/$", text, re.M)
     assert "testserver" not in text + html
+
+
+def test_the_confirmation_link_is_one_whole_line_in_the_message_as_sent(
+    client, mailoutbox, django_capture_on_commit_callbacks
+):
+    """As the mail server (or, in development, the console) gets it: not quoted-printable,
+    whose soft line breaks cut a long link into pieces that lead nowhere."""
+    with django_capture_on_commit_callbacks(execute=True):
+        sign_up(client)
+
+    [message] = mailoutbox
+    link = link_line(message.body, "/accounts/confirm-email/")
+    assert len(link) > 78
+    sent = message.message().as_string()
+    assert "quoted-printable" not in sent
+    assert link in sent.splitlines()
