@@ -29,7 +29,7 @@ from irlearn.stacks import phantoms
 from irlearn.stacks.embed import slugs_in
 from irlearn.stacks.geometry import RegionError, clean_shapes
 from irlearn.stacks.models import ImageStack
-from procedures.demo import missing_demo_figures
+from procedures.demo import figure_seed, missing_demo_figures
 from procedures.models import Procedure
 
 DEMO_DIR = Path(__file__).resolve().parent
@@ -106,15 +106,8 @@ def _lesson_figures_add(course, course_dir, data, created):
 
 
 def _lesson_figure_seed(lesson, course_dir, order, figure):
-    with open(_figure_path(course_dir, figure["file"]), "rb") as image:
-        LessonFigure.objects.create(
-            lesson=lesson,
-            image=File(image, name=figure["file"]),
-            alt_text=figure["alt"],
-            caption=figure.get("caption", ""),
-            credit=figure.get("credit", ""),
-            order=order,
-        )
+    path = _figure_path(course_dir, figure["file"])
+    figure_seed(LessonFigure, path=path, order=order, figure=figure, lesson=lesson)
 
 
 def _module_seed(course, course_dir, data, order, procedures, created):

@@ -71,10 +71,12 @@ def missing_demo_figures(figures: list[dict], existing_names) -> list[tuple[int,
     return [(order, data) for order, data in enumerate(figures) if data["file"] not in have]
 
 
-def _figure_seed(procedure: Procedure, order: int, figure: dict) -> None:
-    with open(FIGURES_DIR / figure["file"], "rb") as image:
-        Figure.objects.create(
-            procedure=procedure,
+def figure_seed(model, *, path: Path, order: int, figure: dict, **owner) -> None:
+    """One demo figure (a TOML ``figure`` table) of a procedure or lesson, from the file at
+    ``path``; ``owner`` names the row it belongs to (``procedure=`` or ``lesson=``)."""
+    with open(path, "rb") as image:
+        model.objects.create(
+            **owner,
             image=File(image, name=figure["file"]),
             alt_text=figure["alt"],
             caption=figure.get("caption", ""),
@@ -117,7 +119,13 @@ def procedure_library_seed() -> str:
                     procedure.image_stacks.add(*demo_stacks(procedure.slug, stack_slugs))
                 existing = [] if was_created else procedure.figures.values_list("image", flat=True)
                 for order, figure in missing_demo_figures(data.get("figure", []), existing):
-                    _figure_seed(procedure, order, figure)
+                    figure_seed(
+                        Figure,
+                        path=FIGURES_DIR / figure["file"],
+                        order=order,
+                        figure=figure,
+                        procedure=procedure,
+                    )
                     created["figures"] += not was_created
                 if not was_created:
                     continue
