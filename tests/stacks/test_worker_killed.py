@@ -30,10 +30,35 @@ print(json.dumps({"status": stack.status, "done": stack.progress_done, "stalled"
                   "upload": bool(stack.source_file)}))
 """
 
+# Watches the stack from a process of its own, started (and Django set up) before the worker,
+# so that the worker is killed a moment after ten slices are done: asking through a new
+# manage.py process each time takes longer than the worker needs for the whole stack.
+WATCH = """
+import pathlib, sys, time
+from irlearn.stacks.models import ImageStack
+ready, done = pathlib.Path(sys.argv[-2]), pathlib.Path(sys.argv[-1])
+ready.touch()
+give_up = time.monotonic() + 90
+while ImageStack.objects.get(slug="killed").progress_done < 10 and time.monotonic() < give_up:
+    time.sleep(0.01)
+done.touch()
+"""
+
 AGAIN = """
 from irlearn.stacks.models import ImageStack
 from irlearn.stacks.services import stack_process_start
 stack_process_start(stack=ImageStack.objects.get(slug="killed"))
+"""
+
+
+# Runs WATCH (its first argument) with Django set up, as manage.py shell -c would, keeping the
+# arguments after it for the script.
+WATCH_RUNNER = """
+import os, sys
+import django
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "irlearn.settings")
+django.setup()
+exec(sys.argv[1])
 """
 
 
@@ -53,17 +78,28 @@ def test_a_worker_killed_mid_stack_leaves_it_unready_then_stalled_then_processed
     )
     manage(env, "shell", "-v", "0", "-c", SET_UP)
 
-    worker = start(
-        ["python", "manage.py", "db_worker", "--no-startup-delay"], env, tmp_path / "w.log"
-    )
+    ready, done = tmp_path / "watching", tmp_path / "ten-done"
+    watch_command = ["python", "-c", WATCH_RUNNER, WATCH, str(ready), str(done)]
+    watcher = start(watch_command, env, tmp_path / "watch.log")
     try:
         wait_for(
-            lambda: state(env)["done"] >= 10,
-            until=time.monotonic() + 90,
-            failure=lambda: f"the worker never got going: {(tmp_path / 'w.log').read_text()}",
+            ready.exists,
+            until=time.monotonic() + 60,
+            failure=lambda: f"the watcher never started: {(tmp_path / 'watch.log').read_text()}",
         )
+        worker = start(
+            ["python", "manage.py", "db_worker", "--no-startup-delay"], env, tmp_path / "w.log"
+        )
+        try:
+            wait_for(
+                done.exists,
+                until=time.monotonic() + 90,
+                failure=lambda: f"the worker never got going: {(tmp_path / 'w.log').read_text()}",
+            )
+        finally:
+            end(worker, signal.SIGKILL)
     finally:
-        end(worker, signal.SIGKILL)
+        end(watcher, signal.SIGKILL)
 
     killed = state(env)
     assert killed["status"] == "processing" and 10 <= killed["done"] < 120
