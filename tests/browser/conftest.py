@@ -123,7 +123,12 @@ class AxeChecker:
         ``again=True`` checks a document a second time, after the test changed it (an open menu).
         """
         url = self.page.url
-        if url == "about:blank" or not again and self.page.evaluate(AXE_DONE):
+        if url == "about:blank":
+            return
+        # The handler can fire as soon as a new document's <html> exists: a page that comes
+        # slowly (an admin save under load) would be checked half-parsed, without its <main>.
+        self.page.wait_for_load_state("load")
+        if not again and self.page.evaluate(AXE_DONE):
             return
         self.checked.append(url)
         for violation in self.page.evaluate(AXE_RUN, AXE_TAGS):
