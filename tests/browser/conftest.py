@@ -153,7 +153,12 @@ class AxeChecker:
 
 @pytest.fixture
 def page(request, browser, live_server):
-    context = browser.new_context(base_url=live_server.url)
+    yield from _checked_page(request, browser, base_url=live_server.url)
+
+
+def _checked_page(request, browser, **context_options):
+    """A page of a new browser context, with axe-core checking every document it shows."""
+    context = browser.new_context(**context_options)
     context.set_default_timeout(10_000)
     # Init scripts are not subject to the page's CSP: the site's own policy stays in force.
     context.add_init_script(path=AXE_JS)
@@ -182,18 +187,14 @@ def log_in(page, client, live_server):
 @pytest.fixture
 def touch_page(request, browser, live_server):
     """A phone: a touch screen 375 pixels wide, with axe-core checking as on ``page``."""
-    context = browser.new_context(
+    yield from _checked_page(
+        request,
+        browser,
         base_url=live_server.url,
         has_touch=True,
         is_mobile=True,
         viewport={"width": 375, "height": 740},
     )
-    context.set_default_timeout(10_000)
-    context.add_init_script(path=AXE_JS)
-    page = context.new_page()
-    request.node.axe_checker = AxeChecker(page)
-    yield page
-    context.close()
 
 
 @pytest.fixture
